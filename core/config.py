@@ -1,0 +1,139 @@
+"""One Settings object for every entry point (local server, Lambda handlers, RunPod worker).
+
+Contract:
+- Every field reads the environment variable of the same name (upper case); the same names are
+  used in template.yaml (AWS) and render.yaml (Render).
+- `get_settings()` builds the Settings once per process (cached); `reset_settings()` drops the
+  cache (tests).
+- SECRET_KEY: in production a missing key, one shorter than 32 bytes or a known placeholder stops
+  start-up with `ConfigError`. In development a random key is generated once and kept in
+  DATA_DIR/secret_key, so tokens survive restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "your-secret-key", "please-change-me", "placeholder", "dev"}
+)
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be used; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    app_name: str = "Chatterbox TTS API"
+    app_env: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Auth
+    secret_key: SecretStr | None = None
+    jwt_issuer: str = "chatterbox-tts-api"
+    jwt_audience: str = "chatterbox-tts-api"
+    access_token_expire_minutes: int = Field(default=30, ge=1)
+    refresh_token_expire_days: int = Field(default=7, ge=1)
+
+    # Storage
+    storage_backend: Literal["sqlite", "dynamodb"] = "sqlite"
+    sqlite_path: Path | None = None  # default: DATA_DIR/app.db
+    dynamodb_table: str = "chatterbox-tts"
+    dynamodb_endpoint_url: str | None = None
+    aws_region: str = "us-east-1"
+    blob_backend: Literal["local", "s3"] = "local"
+    blob_dir: Path | None = None  # default: DATA_DIR/blobs
+    s3_bucket: str = "chatterbox-tts-blobs"
+    s3_endpoint_url: str | None = None
+
+    # Requests
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_text_chars: int = Field(default=5000, ge=1)
+
+    # Engines
+    tts_engine: Literal["piper", "chatterbox", "runpod"] = "piper"
+    piper_voices_dir: Path | None = None
+    chatterbox_checkpoint_dir: Path | None = None
+    chatterbox_device: str = "auto"
+    runpod_endpoint_id: str | None = None
+    runpod_api_key: SecretStr | None = None
+    runpod_base_url: str = "https://api.runpod.ai/v2"
+    runpod_timeout_s: float = Field(default=300.0, gt=0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def resolved_sqlite_path(self) -> Path:
+        return self.sqlite_path or self.data_dir / "app.db"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
+
+    @model_validator(mode="after")
+    def _check_secret(self) -> Settings:
+        key = self.secret_key.get_secret_value() if self.secret_key else ""
+        if self.is_production:
+            if key.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError(
+                    "SECRET_KEY is missing or a placeholder; set a random value of at least "
+                    f"{MIN_SECRET_BYTES} bytes (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+                )
+            if len(key.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes in production")
+        return self
+
+    def signing_key(self) -> str:
+        """The JWT signing key: SECRET_KEY, or in development a random key kept under DATA_DIR."""
+        if self.secret_key is not None and self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        return _development_key(self.data_dir)
+
+
+@lru_cache(maxsize=4)
+def _development_key(data_dir: Path) -> str:
+    path = data_dir / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written aside, then linked into place: link fails if another process won the race,
+    # and a reader never sees a half-written file.
+    tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        key = path.read_text().strip()
+    finally:
+        tmp.unlink()
+    return key
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reset_settings() -> None:
+    get_settings.cache_clear()
+    _development_key.cache_clear()

@@ -1,0 +1,164 @@
+"""Blob storage protocol (reference clips, conditionals, generated audio) with local and S3 backends.
+
+Contract:
+- Keys are relative paths of `[A-Za-z0-9._-]` segments joined by "/"; anything else (absolute
+  paths, "..", empty segments) raises ValueError before touching storage: no traversal is possible.
+- `put` writes the whole object or nothing (local: write aside, fsync, rename).
+- `get` raises `BlobNotFound` for a missing key; `delete` of a missing key is a no-op.
+- `url` returns a time-limited download URL where the backend has one (S3 presigned), else None.
+- Backend failures (disk full, read-only directory, unreachable S3) raise `StorageUnavailable`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from core.errors import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class BlobNotFound(KeyError):
+    """No blob under this key."""
+
+
+def check_key(key: str) -> str:
+    parts = key.split("/")
+    if not key or len(key) > 512 or not all(_SEGMENT.match(p) and ".." not in p for p in parts):
+        raise ValueError(f"invalid blob key: {key!r}")
+    return key
+
+
+@runtime_checkable
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def url(self, key: str, *, expires_s: int = 3600) -> str | None: ...
+
+    def ping(self) -> None: ...
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except OSError as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise StorageUnavailable(f"Blob storage is unavailable: {exc.strerror or exc}") from exc
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+        path = self._path(key)
+        with self._errors():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+
+    def get(self, key: str) -> bytes:
+        path = self._path(key)
+        try:
+            with self._errors():
+                return path.read_bytes()
+        except FileNotFoundError as exc:
+            raise BlobNotFound(key) from exc
+
+    def delete(self, key: str) -> None:
+        with self._errors():
+            self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def url(self, key: str, *, expires_s: int = 3600) -> str | None:
+        return None
+
+    def ping(self) -> None:
+        with self._errors():
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.root, os.W_OK):
+                raise StorageUnavailable(f"Blob directory is not writable: {self.root}")
+
+
+class S3BlobStore:
+    def __init__(self, bucket: str, *, client: S3Client | None = None, **client_kwargs: Any) -> None:
+        self.bucket = bucket
+        if client is None:
+            import boto3
+            from botocore.config import Config
+
+            config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=30)
+            client = boto3.client("s3", config=config, **client_kwargs)
+        self.client = client
+
+    @contextmanager
+    def _errors(self, key: str = "") -> Iterator[None]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            yield
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise BlobNotFound(key) from exc
+            raise StorageUnavailable(f"Blob storage is unavailable: {code or exc}") from exc
+        except BotoCoreError as exc:
+            raise StorageUnavailable(f"Blob storage is unavailable: {exc}") from exc
+
+    def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
+        with self._errors(key):
+            self.client.put_object(Bucket=self.bucket, Key=check_key(key), Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes:
+        with self._errors(key):
+            return self.client.get_object(Bucket=self.bucket, Key=check_key(key))["Body"].read()
+
+    def delete(self, key: str) -> None:
+        with self._errors(key):
+            self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
+
+    def exists(self, key: str) -> bool:
+        try:
+            with self._errors(key):
+                self.client.head_object(Bucket=self.bucket, Key=check_key(key))
+        except BlobNotFound:
+            return False
+        return True
+
+    def url(self, key: str, *, expires_s: int = 3600) -> str | None:
+        with self._errors(key):
+            return self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
+            )
+
+    def ping(self) -> None:
+        with self._errors():
+            self.client.head_bucket(Bucket=self.bucket)

@@ -1,0 +1,205 @@
+"""SQLite backend of the key-value protocol (the embedded default).
+
+Contract: see `core.storage.base`. One table `items(pk, sk, data JSON, ttl)` in a file under
+DATA_DIR, WAL mode, one connection per thread. Every conditional write runs inside
+`BEGIN IMMEDIATE`, which takes SQLite's write lock, so conditions, counters and transactions are
+atomic across threads and processes sharing the file. Expired items are filtered on read and purged
+opportunistically.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from core.errors import ConditionFailed, StorageUnavailable, TransactionConflict
+
+from .base import (
+    Check,
+    Cond,
+    Delete,
+    Item,
+    Op,
+    Page,
+    Put,
+    check_item,
+    check_ops,
+    decode_cursor,
+    encode_cursor,
+    is_live,
+    now_epoch,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    data TEXT NOT NULL,
+    ttl INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_ms = busy_timeout_ms
+        self._local = threading.local()
+        with self._errors():
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+
+    # -- connections -------------------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_ms / 1000, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_ms)}")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StorageUnavailable(f"Storage is unavailable: {exc}") from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._errors():
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- helpers -----------------------------------------------------------------------------
+    @staticmethod
+    def _load(row: tuple[str, str, str, int | None]) -> Item:
+        item: Item = json.loads(row[2])
+        item["pk"], item["sk"] = row[0], row[1]
+        return item
+
+    def _current(self, conn: sqlite3.Connection, pk: str, sk: str, now: int) -> Item | None:
+        row = conn.execute("SELECT pk, sk, data, ttl FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+        if row is None:
+            return None
+        item = self._load(row)
+        return item if is_live(item, now) else None
+
+    @staticmethod
+    def _upsert(conn: sqlite3.Connection, item: Item) -> None:
+        data = {k: v for k, v in item.items() if k not in ("pk", "sk")}
+        ttl = item.get("ttl")
+        conn.execute(
+            "INSERT OR REPLACE INTO items (pk, sk, data, ttl) VALUES (?, ?, ?, ?)",
+            (item["pk"], item["sk"], json.dumps(data, separators=(",", ":")), None if ttl is None else int(ttl)),
+        )
+
+    # -- protocol ----------------------------------------------------------------------------
+    def get(self, pk: str, sk: str) -> Item | None:
+        with self._errors():
+            return self._current(self._conn(), pk, sk, now_epoch())
+
+    def put(self, item: Item, *, cond: Cond | None = None) -> None:
+        check_item(item)
+        with self._write() as conn:
+            if cond is not None and not cond.holds(self._current(conn, item["pk"], item["sk"], now_epoch())):
+                raise ConditionFailed(f"condition failed for {item['pk']}/{item['sk']}")
+            self._upsert(conn, item)
+
+    def delete(self, pk: str, sk: str, *, cond: Cond | None = None) -> None:
+        with self._write() as conn:
+            if cond is not None and not cond.holds(self._current(conn, pk, sk, now_epoch())):
+                raise ConditionFailed(f"condition failed for {pk}/{sk}")
+            conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+
+    def query(
+        self,
+        pk: str,
+        *,
+        sk_prefix: str = "",
+        limit: int = 50,
+        cursor: str | None = None,
+        descending: bool = False,
+    ) -> Page:
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        after = decode_cursor(cursor) if cursor else None
+        clauses = ["pk = ?", "substr(sk, 1, ?) = ?", "(ttl IS NULL OR ttl > ?)"]
+        params: list[object] = [pk, len(sk_prefix), sk_prefix, now_epoch()]
+        if after is not None:
+            clauses.append("sk < ?" if descending else "sk > ?")
+            params.append(after)
+        order = "DESC" if descending else "ASC"
+        sql = f"SELECT pk, sk, data, ttl FROM items WHERE {' AND '.join(clauses)} ORDER BY sk {order} LIMIT ?"
+        params.append(limit + 1)
+        with self._errors():
+            rows = self._conn().execute(sql, params).fetchall()
+        items = [self._load(r) for r in rows[:limit]]
+        next_cursor = encode_cursor(items[-1]["sk"]) if len(rows) > limit else None
+        return Page(items=items, cursor=next_cursor)
+
+    def increment(self, pk: str, sk: str, attr: str, amount: int = 1, *, ttl: int | None = None) -> int:
+        with self._write() as conn:
+            current = self._current(conn, pk, sk, now_epoch())
+            item: Item = current if current is not None else {"pk": pk, "sk": sk}
+            if current is None and ttl is not None:
+                item["ttl"] = int(ttl)
+            value = int(item.get(attr, 0)) + amount
+            item[attr] = value
+            self._upsert(conn, item)
+            return value
+
+    def transact(self, ops: Sequence[Op]) -> None:
+        check_ops(ops)
+        with self._write() as conn:
+            now = now_epoch()
+            reasons: list[str | None] = []
+            for op in ops:
+                if isinstance(op, Put):
+                    check_item(op.item)
+                    pk, sk = op.item["pk"], op.item["sk"]
+                else:
+                    pk, sk = op.pk, op.sk
+                ok = op.cond is None or op.cond.holds(self._current(conn, pk, sk, now))
+                reasons.append(None if ok else "ConditionalCheckFailed")
+            if any(reasons):
+                raise TransactionConflict(reasons)
+            for op in ops:
+                if isinstance(op, Put):
+                    self._upsert(conn, op.item)
+                elif isinstance(op, Delete):
+                    conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (op.pk, op.sk))
+                elif not isinstance(op, Check):  # pragma: no cover - exhaustive
+                    raise TypeError(op)
+
+    def ping(self) -> None:
+        with self._errors():
+            self._conn().execute("SELECT 1 FROM items LIMIT 1").fetchall()
+
+    def purge_expired(self) -> int:
+        """Remove expired items (DynamoDB does this itself); returns how many."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?", (now_epoch(),)).rowcount

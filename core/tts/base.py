@@ -1,0 +1,99 @@
+"""The speech engine protocol shared by piper, chatterbox and the runpod proxy.
+
+Contract:
+- `Audio` is mono float32 samples in [-1, 1] plus a sample rate.
+- `Engine.synthesize(text, voice, options)` returns the whole utterance; `stream(...)` yields it
+  sentence by sentence (same samples once concatenated, up to the join). Text longer than
+  `capabilities.max_chars` per model call is split by the engine itself; callers pass whole texts.
+- `voice` is a `VoiceSpec`: a built-in voice id, or a custom voice given by its prepared
+  conditionals (bytes from `prepare_voice`) and/or its normalized reference clip.
+- `prepare_voice(reference)` computes what a cloning engine needs from a reference clip once, when
+  the voice is created (bytes, stored as a blob). Engines that cannot clone raise `CloningUnsupported`.
+- Engines raise `core.errors.EngineError` (the job failed) or `EngineUnavailable` (cannot run now);
+  never anything else for an engine-side failure.
+- Engines are thread-safe: an engine whose model cannot serve two jobs at once serialises them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from core.errors import BadRequest
+
+FloatArray = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Audio:
+    samples: FloatArray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / float(self.sample_rate)
+
+
+@dataclass(frozen=True)
+class BuiltinVoice:
+    id: str
+    name: str
+    language: str = "en-US"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class VoiceSpec:
+    """What to speak with: a built-in voice id, or a custom voice's prepared data."""
+
+    builtin_id: str | None = None
+    conditionals: bytes | None = None
+    reference: Audio | None = None
+
+    @property
+    def is_custom(self) -> bool:
+        return self.builtin_id is None
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    speed: float = 1.0
+    pitch: float = 1.0
+    exaggeration: float = 0.5
+    cfg_weight: float = 0.5
+    temperature: float = 0.8
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    name: str
+    can_clone: bool
+    sample_rate: int
+    max_chars: int  # per model call; longer texts are split by the engine
+    native_speed: bool = False
+    native_pitch: bool = False
+    options: tuple[str, ...] = field(default_factory=tuple)  # engine options it honours
+    watermarked: bool = False
+
+
+class CloningUnsupported(BadRequest):
+    code = "cloning_unsupported"
+
+
+@runtime_checkable
+class Engine(Protocol):
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    def voices(self) -> list[BuiltinVoice]: ...
+
+    def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio: ...
+
+    def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]: ...
+
+    def prepare_voice(self, reference: Audio) -> bytes: ...

@@ -1,0 +1,212 @@
+"""FastAPI app factory, the one error shape, request-size limits, and shared dependencies.
+
+Contract:
+- `create_app(*routers)` returns an app with every router included, the error handlers below, and
+  the body-size limit. Lambda handler modules and local_server.py both build their app with it.
+- Every error response has the body `{"error": {"code": str, "message": str, "details"?: any}}`:
+  `AppError` subclasses carry their status; request validation answers 422 (400 for malformed
+  JSON); unknown routes 404; anything unexpected 500 without internals.
+- Bodies larger than MAX_REQUEST_BYTES (JSON and forms) or MAX_UPLOAD_BYTES (+64 KiB of multipart
+  framing, for multipart uploads) answer 413, checked from Content-Length before the body is read and
+  counted while it streams, so an oversized body is never held in memory.
+- `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import core
+from core import runtime
+from core.config import Settings, get_settings
+from core.errors import AppError, Unauthorized
+from core.storage import BlobStore, KVStore
+
+log = logging.getLogger("chatterbox_api")
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
+MULTIPART_OVERHEAD = 64 * 1024
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        }
+    },
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
+
+
+def error_response(
+    status: int, code: str, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+_HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_: Request, exc: AppError) -> JSONResponse:
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(400, "malformed_json", "Request body is not valid JSON")
+        details = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+            for e in errors
+        ]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        where = ".".join(p for p in first["loc"] if p not in ("body", "query", "path")) or "request"
+        return error_response(422, "validation_error", f"{where}: {first['msg']}", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "HTTP error"
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "Internal server error")
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Answers 413 for bodies over the limit, before or while they stream in."""
+
+    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
+        self.app = app
+        self.json_limit = json_limit
+        self.upload_limit = upload_limit
+
+    async def _reject(self, send: Callable[[Message], Awaitable[None]], limit: int) -> None:
+        body = json.dumps(error_body("payload_too_large", f"Request body exceeds {limit} bytes")).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(
+        self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        multipart = headers.get("content-type", "").lower().startswith("multipart/")
+        limit = self.upload_limit + MULTIPART_OVERHEAD if multipart else self.json_limit
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._reject(send, limit)
+            return
+        received = 0
+        exceeded = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _BodyTooLarge
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except _BodyTooLarge:
+            pass
+        if exceeded:
+            await self._reject(send, limit)
+
+
+def create_app(*routers: APIRouter, title: str | None = None) -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title=title or settings.app_name,
+        version=core.__version__,
+        description="Multi-user text-to-speech: accounts, voice cloning, synthesis and an audio library.",
+        responses={"default": {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}},
+    )
+    _install_error_handlers(app)
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(
+        BodyLimitMiddleware,  # type: ignore[arg-type]
+        json_limit=settings.max_request_bytes,
+        upload_limit=settings.max_upload_bytes,
+    )
+    return app
+
+
+# -- dependencies ------------------------------------------------------------------------------
+def get_store() -> KVStore:
+    return runtime.store()
+
+
+def get_blobs() -> BlobStore:
+    return runtime.blobs()
+
+
+StoreDep = Annotated[KVStore, Depends(get_store)]
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    session_id: str
+
+
+def current_principal(
+    store: StoreDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("Not authenticated", code="not_authenticated", headers={"WWW-Authenticate": "Bearer"})
+    from core.services import sessions
+
+    claims = sessions.authenticate_access(store, settings, token=credentials.credentials)
+    return Principal(user_id=claims.sub, session_id=claims.sid)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]

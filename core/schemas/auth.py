@@ -1,0 +1,59 @@
+"""Models of the account endpoints: register, login, refresh, logout, profile.
+
+Contract: field limits here are the API's documented validation rules; violations answer 422.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Username = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"),
+]
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(Strict):
+    username: Username = Field(description="3-32 characters: letters, digits, _ . - (starting with a letter or digit)")
+    email: EmailStr
+    password: Password = Field(description="8-128 characters (longer than 72 bytes is fine: argon2)")
+    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+
+
+class LoginRequest(Strict):
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=254)] = Field(
+        description="username or email"
+    )
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RefreshRequest(Strict):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="seconds until the access token expires")
+    refresh_expires_in: int
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    email: str
+    full_name: str | None
+    created_at: datetime
+
+
+class Message(BaseModel):
+    message: str

@@ -1,0 +1,53 @@
+"""Account endpoints: POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
+
+Lambda entry: `handlers.auth.handler`. Thin: parses and answers; core.services decide.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from mangum import Mangum
+
+from core.api import SettingsDep, StoreDep, create_app
+from core.schemas.auth import LoginRequest, Message, RefreshRequest, RegisterRequest, TokenPair, UserOut
+from core.services import sessions, users
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _pair(tokens: sessions.IssuedTokens) -> TokenPair:
+    return TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        refresh_expires_in=tokens.refresh_expires_in,
+    )
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+def register(body: RegisterRequest, store: StoreDep) -> UserOut:
+    user = users.register(
+        store, username=body.username, email=str(body.email), password=body.password, full_name=body.full_name
+    )
+    return UserOut.model_validate(users.public_profile(user))
+
+
+@router.post("/login", response_model=TokenPair)
+def login(body: LoginRequest, store: StoreDep, settings: SettingsDep) -> TokenPair:
+    user = users.authenticate(store, login=body.username, password=body.password)
+    return _pair(sessions.start(store, settings, user_id=user["id"]))
+
+
+@router.post("/refresh", response_model=TokenPair)
+def refresh(body: RefreshRequest, store: StoreDep, settings: SettingsDep) -> TokenPair:
+    return _pair(sessions.rotate(store, settings, refresh_token=body.refresh_token))
+
+
+@router.post("/logout", response_model=Message)
+def logout(body: RefreshRequest, store: StoreDep, settings: SettingsDep) -> Message:
+    sessions.end(store, settings, refresh_token=body.refresh_token)
+    return Message(message="Logged out")
+
+
+app = create_app(router)
+handler = Mangum(app, lifespan="off")

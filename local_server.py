@@ -1,0 +1,24 @@
+"""The combined server: every handler's router in one FastAPI app (local development, Render).
+
+Run: `python local_server.py` (HOST/PORT from settings) or `uvicorn local_server:app`.
+This module only includes routers; all behaviour lives in handlers/ and core/.
+"""
+
+from __future__ import annotations
+
+from core.api import create_app
+from core.config import get_settings
+from handlers import auth, profile, status
+
+app = create_app(status.router, auth.router, profile.router)
+
+
+def main() -> None:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("local_server:app", host=settings.host, port=settings.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

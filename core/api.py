@@ -14,6 +14,7 @@ Contract:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -75,10 +76,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message, details=exc.details, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "Request body is not valid JSON")
+        content_type = request.headers.get("content-type", "")
+        whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in errors)
+        form = content_type.startswith(("multipart/", "application/x-www-form-urlencoded"))
+        if whole_body and request.method in ("POST", "PUT", "PATCH") and "json" not in content_type and not form:
+            return error_response(
+                415, "unsupported_media_type", "Send the request body as JSON (Content-Type: application/json)"
+            )
         details = [
             {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
             for e in errors
@@ -147,10 +155,8 @@ class BodyLimitMiddleware:
             if not exceeded:
                 await send(message)
 
-        try:
+        with contextlib.suppress(_BodyTooLarge):
             await self.app(scope, limited_receive, guarded_send)
-        except _BodyTooLarge:
-            pass
         if exceeded:
             await self._reject(send, limit)
 
@@ -167,7 +173,7 @@ def create_app(*routers: APIRouter, title: str | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     app.add_middleware(
-        BodyLimitMiddleware,  # type: ignore[arg-type]
+        BodyLimitMiddleware,
         json_limit=settings.max_request_bytes,
         upload_limit=settings.max_upload_bytes,
     )

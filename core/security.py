@@ -34,7 +34,7 @@ def _context() -> CryptContext:
 
 
 def hash_password(password: str) -> str:
-    return _context().hash(password)
+    return str(_context().hash(password))
 
 
 def verify_password(password: str, hashed: str) -> tuple[bool, str | None]:
@@ -129,7 +129,9 @@ def decode_token(token: str, *, expected_type: TokenType, key: str, issuer: str,
     except jwt.PyJWTError as exc:
         raise Unauthorized("Invalid token", code="invalid_token") from exc
     if payload.get("type") != expected_type:
-        raise Unauthorized(f"Expected a{'n' if expected_type == 'access' else ''} {expected_type} token", code="wrong_token_type")
+        raise Unauthorized(
+            f"Expected a{'n' if expected_type == 'access' else ''} {expected_type} token", code="wrong_token_type"
+        )
     try:
         return TokenClaims.from_payload(payload)
     except (KeyError, TypeError, ValueError) as exc:

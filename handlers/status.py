@@ -6,6 +6,7 @@ engine and whether it is loaded in this process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -37,7 +38,10 @@ class HealthOut(BaseModel):
 @router.get("/", response_model=StatusOut)
 def root(settings: SettingsDep) -> StatusOut:
     return StatusOut(
-        name=settings.app_name, version=core.__version__, engine=settings.tts_engine, environment=settings.app_env,
+        name=settings.app_name,
+        version=core.__version__,
+        engine=settings.tts_engine,
+        environment=settings.app_env,
         docs="/docs",
     )
 
@@ -45,7 +49,11 @@ def root(settings: SettingsDep) -> StatusOut:
 @router.get("/health", response_model=HealthOut, responses={503: {"model": HealthOut}})
 def health() -> Any:
     checks: dict[str, str] = {}
-    for name, probe in (("store", lambda: runtime.store().ping()), ("blobs", lambda: runtime.blobs().ping())):
+    probes: dict[str, Callable[[], None]] = {
+        "store": lambda: runtime.store().ping(),
+        "blobs": lambda: runtime.blobs().ping(),
+    }
+    for name, probe in probes.items():
         try:
             probe()
             checks[name] = "ok"

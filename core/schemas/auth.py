@@ -42,7 +42,7 @@ class RefreshRequest(Strict):
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105
     expires_in: int = Field(description="seconds until the access token expires")
     refresh_expires_in: int
 

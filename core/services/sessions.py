@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.errors import ConditionFailed, Unauthorized
-from core.security import TokenClaims, decode_token, encode_token, new_id
+from core.security import TokenClaims, TokenType, decode_token, encode_token, new_id
 from core.services.clock import utcnow_iso
 from core.services.users import user_pk
 from core.storage import Cond, Item, KVStore
@@ -39,13 +39,20 @@ def _issue(settings: Settings, *, user_id: str, session_id: str) -> tuple[Issued
     key = settings.signing_key()
     access_ttl = settings.access_token_expire_minutes * 60
     refresh_ttl = settings.refresh_token_expire_days * 86400
-    common = {"subject": user_id, "session_id": session_id, "key": key}
-    access, _ = encode_token(
-        token_type="access", ttl_seconds=access_ttl, issuer=settings.jwt_issuer, audience=settings.jwt_audience, **common
-    )
-    refresh, claims = encode_token(
-        token_type="refresh", ttl_seconds=refresh_ttl, issuer=settings.jwt_issuer, audience=settings.jwt_audience, **common
-    )
+
+    def token(kind: TokenType, ttl: int) -> tuple[str, TokenClaims]:
+        return encode_token(
+            subject=user_id,
+            token_type=kind,
+            session_id=session_id,
+            ttl_seconds=ttl,
+            key=key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+
+    access, _ = token("access", access_ttl)
+    refresh, claims = token("refresh", refresh_ttl)
     return IssuedTokens(access, refresh, access_ttl, refresh_ttl), claims
 
 
@@ -67,10 +74,10 @@ def start(store: KVStore, settings: Settings, *, user_id: str) -> IssuedTokens:
     return tokens
 
 
-def _decode(settings: Settings, token: str, expected: str) -> TokenClaims:
+def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     return decode_token(
         token,
-        expected_type="refresh" if expected == "refresh" else "access",
+        expected_type=expected,
         key=settings.signing_key(),
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,

@@ -244,10 +244,18 @@ class DynamoStore:
         for op in ops:
             if isinstance(op, Put):
                 check_item(op.item)
-                calls.append({"Put": {"TableName": self.table, "Item": serialize(op.item), **condition_expression(op.cond, now)}})
+                calls.append(
+                    {"Put": {"TableName": self.table, "Item": serialize(op.item), **condition_expression(op.cond, now)}}
+                )
             elif isinstance(op, Delete):
                 calls.append(
-                    {"Delete": {"TableName": self.table, "Key": self._key(op.pk, op.sk), **condition_expression(op.cond, now)}}
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": self._key(op.pk, op.sk),
+                            **condition_expression(op.cond, now),
+                        }
+                    }
                 )
             elif isinstance(op, Check):
                 calls.append(

@@ -153,7 +153,8 @@ class SqliteStore:
             clauses.append("sk < ?" if descending else "sk > ?")
             params.append(after)
         order = "DESC" if descending else "ASC"
-        sql = f"SELECT pk, sk, data, ttl FROM items WHERE {' AND '.join(clauses)} ORDER BY sk {order} LIMIT ?"
+        # Only fixed clause strings are joined; every value is a bound parameter.
+        sql = f"SELECT pk, sk, data, ttl FROM items WHERE {' AND '.join(clauses)} ORDER BY sk {order} LIMIT ?"  # noqa: S608
         params.append(limit + 1)
         with self._errors():
             rows = self._conn().execute(sql, params).fetchall()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from core.api import create_app
 from core.config import get_settings
-from handlers import auth, profile, status
+from handlers import audio, auth, profile, status, synthesize, voices
 
-app = create_app(status.router, auth.router, profile.router)
+app = create_app(
+    status.router, auth.router, profile.router, voices.router, synthesize.router, audio.router
+)
 
 
 def main() -> None:

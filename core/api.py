@@ -32,6 +32,7 @@ from core import runtime
 from core.config import Settings, get_settings
 from core.errors import AppError, Unauthorized
 from core.storage import BlobStore, KVStore
+from core.tts.base import Engine
 
 log = logging.getLogger("chatterbox_api")
 
@@ -189,7 +190,12 @@ def get_blobs() -> BlobStore:
     return runtime.blobs()
 
 
+def get_engine() -> Engine:
+    return runtime.engine()
+
+
 StoreDep = Annotated[KVStore, Depends(get_store)]
+EngineDep = Annotated[Engine, Depends(get_engine)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 

@@ -79,6 +79,9 @@ class Capabilities:
     native_pitch: bool = False
     options: tuple[str, ...] = field(default_factory=tuple)  # engine options it honours
     watermarked: bool = False
+    # Format of prepare_voice() output; engines sharing it reuse each other's prepared voices
+    # (the chatterbox engine and the runpod proxy to a chatterbox worker). None: cannot clone.
+    voice_format: str | None = None
 
 
 class CloningUnsupported(BadRequest):

@@ -1,0 +1,65 @@
+"""Voice endpoints: GET /voices, POST /voices (clone from an uploaded clip), DELETE /voices/{voice_id}.
+
+Lambda entry: `handlers.voices.handler`. The upload is read once, within MAX_UPLOAD_BYTES (the app's
+body limit refuses larger requests before they are read).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, UploadFile, status
+from mangum import Mangum
+
+from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app
+from core.errors import PayloadTooLarge, ValidationFailed
+from core.schemas.speech import VoiceId, VoiceList, VoiceOut
+from core.services import voices
+
+router = APIRouter(tags=["voices"])
+
+
+@router.get("/voices", response_model=VoiceList)
+def list_voices(principal: CurrentUser, store: StoreDep, engine: EngineDep) -> VoiceList:
+    items = voices.list_voices(store, engine, user_id=principal.user_id)
+    caps = engine.capabilities
+    return VoiceList(engine=caps.name, can_clone=caps.can_clone, voices=[VoiceOut.model_validate(v) for v in items])
+
+
+@router.post("/voices", status_code=status.HTTP_201_CREATED, response_model=VoiceOut)
+def create_voice(
+    principal: CurrentUser,
+    store: StoreDep,
+    blobs: BlobsDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+    name: Annotated[str, Form(min_length=1, max_length=64)],
+    file: Annotated[UploadFile, File(description="reference clip: WAV, FLAC, OGG or MP3, 3-60 s")],
+    description: Annotated[str | None, Form(max_length=500)] = None,
+) -> VoiceOut:
+    data = file.file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise PayloadTooLarge(f"Audio file exceeds {settings.max_upload_bytes} bytes", code="upload_too_large")
+    if not data:
+        raise ValidationFailed("file: the uploaded file is empty", code="audio_empty")
+    voice = voices.create(
+        store,
+        blobs,
+        engine,
+        user_id=principal.user_id,
+        name=name.strip() or "voice",
+        description=description,
+        data=data,
+    )
+    return VoiceOut.model_validate(voice)
+
+
+@router.delete("/voices/{voice_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_voice(
+    voice_id: VoiceId, principal: CurrentUser, store: StoreDep, blobs: BlobsDep, engine: EngineDep
+) -> None:
+    voices.delete(store, blobs, engine, user_id=principal.user_id, voice_id=voice_id)
+
+
+app = create_app(router)
+handler = Mangum(app, lifespan="off")

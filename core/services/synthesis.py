@@ -65,9 +65,7 @@ def synthesize(
 ) -> Item:
     from core.tts import codecs
 
-    text, voice, options, ignored = prepare(
-        store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars
-    )
+    text, voice, options, ignored = prepare(store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars)
     audio = engine.synthesize(text, voice, options)
     data = codecs.encode(audio, request.format)
     audio_id = sortable_id()

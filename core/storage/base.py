@@ -125,9 +125,12 @@ def decode_cursor(cursor: str) -> str:
 
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode()).decode()
+        sk = base64.urlsafe_b64decode(padded.encode()).decode()
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("Invalid cursor", code="invalid_cursor") from exc
+    if not sk or encode_cursor(sk) != cursor:  # only cursors this module made
+        raise BadRequest("Invalid cursor", code="invalid_cursor")
+    return sk
 
 
 def check_item(item: Mapping[str, Any]) -> None:

@@ -1,0 +1,361 @@
+"""Voices, synthesis and the audio library through the combined app, on the default engine (Piper).
+
+The end-to-end proof transcribes what the API returns with a real Whisper model and checks the
+word error rate; uploads are real speech clips made by Piper in the formats users send.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from fastapi.testclient import TestClient
+
+from core import runtime
+from core.tts import codecs
+from core.tts.base import Audio, SynthesisOptions, VoiceSpec
+from tests.conftest import Users
+from tests.support.asr import transcribe, word_error_rate
+
+SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
+
+
+@pytest.fixture(scope="module")
+def speech_clip() -> Audio:
+    """About five seconds of real speech (Piper), the kind of clip a user uploads to clone."""
+    from core.tts.piper import PiperEngine
+
+    engine = PiperEngine()
+    text = "Hello, this is my voice. I am recording a short sample so the service can learn how I sound."
+    return engine.synthesize(text, VoiceSpec(builtin_id=engine.voices()[0].id), SynthesisOptions())
+
+
+def upload(client: TestClient, user: dict[str, Any], data: bytes, *, name: str = "Me", filename: str = "me.wav") -> Any:
+    return client.post(
+        "/voices", headers=user["headers"], data={"name": name}, files={"file": (filename, data, "audio/wav")}
+    )
+
+
+def error_code(response: Any) -> str:
+    return str(response.json()["error"]["code"])
+
+
+@pytest.fixture
+def alice(users: Users) -> dict[str, Any]:
+    return users.create("alice")
+
+
+# -- end-to-end proof --------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["wav", "mp3", "ogg", "flac"])
+def test_synthesized_speech_is_intelligible(client: TestClient, alice: dict[str, Any], fmt: str) -> None:
+    made = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE, "format": fmt})
+    assert made.status_code == 201, made.text
+    meta = made.json()
+    assert meta["format"] == fmt
+    assert meta["engine"] == "piper"
+    assert meta["characters"] == len(SENTENCE)
+    assert 2.0 < meta["duration"] < 8.0
+    download = client.get(meta["url"], headers=alice["headers"])
+    assert download.status_code == 200
+    assert download.headers["content-type"] == codecs.content_type(fmt)
+    assert len(download.content) == meta["size_bytes"]
+    wer = word_error_rate(SENTENCE, transcribe(download.content))
+    assert wer < 0.10, f"{fmt}: WER {wer:.2f}"
+
+
+@pytest.mark.slow
+def test_download_converts_on_the_fly(client: TestClient, alice: dict[str, Any]) -> None:
+    meta = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE}).json()
+    for fmt, magic in (("mp3", (b"ID3", b"\xff\xfb", b"\xff\xf3")), ("ogg", (b"OggS",)), ("flac", (b"fLaC",))):
+        converted = client.get(f"{meta['url']}?format={fmt}", headers=alice["headers"])
+        assert converted.status_code == 200
+        assert converted.headers["content-type"] == codecs.content_type(fmt)
+        assert converted.content.startswith(magic)
+        decoded = codecs.decode(converted.content, max_duration_s=60)
+        assert abs(decoded.duration - meta["duration"]) < 0.15
+    opus = client.get(f"{meta['url']}?format=ogg", headers=alice["headers"]).content
+    assert word_error_rate(SENTENCE, transcribe(opus)) < 0.10
+    assert client.get(f"{meta['url']}?format=aiff", headers=alice["headers"]).status_code == 422
+
+
+def test_speed_and_pitch_change_the_output(client: TestClient, alice: dict[str, Any]) -> None:
+    base = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE}).json()
+    fast = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE, "speed": 2.0}).json()
+    slow = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE, "speed": 0.5}).json()
+    # Piper's native length_scale: each phoneme is rounded up to whole frames, so 2x speed gives
+    # ~1.6x shorter audio rather than exactly 2x (documented in the README's engine table).
+    assert 0.45 * base["duration"] < fast["duration"] < 0.75 * base["duration"]
+    assert slow["duration"] > 1.6 * base["duration"]
+    high = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE, "pitch": 1.5}).json()
+    assert high["duration"] == pytest.approx(base["duration"], rel=0.05)
+
+    def median_f0(meta: dict[str, Any]) -> float:
+        import parselmouth
+
+        data = client.get(meta["url"], headers=alice["headers"]).content
+        samples, rate = sf.read(io.BytesIO(data), dtype="float64")
+        values = parselmouth.Sound(samples, rate).to_pitch().selected_array["frequency"]
+        return float(np.median(values[values > 0]))
+
+    assert median_f0(high) == pytest.approx(1.5 * median_f0(base), rel=0.12)
+
+
+# -- voices --------------------------------------------------------------------------------------
+def test_voices_lists_builtins_and_own_clones(client: TestClient, alice: dict[str, Any], speech_clip: Audio) -> None:
+    listing = client.get("/voices", headers=alice["headers"]).json()
+    assert listing["engine"] == "piper"
+    assert listing["can_clone"] is False
+    assert [v["kind"] for v in listing["voices"]] == ["builtin"]
+    builtin = listing["voices"][0]
+    assert builtin["id"] == "en_US-joe-medium"
+    assert builtin["available"] is True
+    made = upload(client, alice, codecs.encode(speech_clip, "wav"), name="My voice")
+    assert made.status_code == 201, made.text
+    voice = made.json()
+    assert voice["kind"] == "custom"
+    assert voice["available"] is False  # Piper cannot speak with it: said, not hidden
+    assert voice["duration"] == pytest.approx(speech_clip.duration, abs=0.6)
+    ids = [v["id"] for v in client.get("/voices", headers=alice["headers"]).json()["voices"]]
+    assert ids == ["en_US-joe-medium", voice["id"]]
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
+def test_upload_accepts_common_formats(client: TestClient, alice: dict[str, Any], speech_clip: Audio, fmt: str) -> None:
+    response = upload(client, alice, codecs.encode(speech_clip, fmt), filename=f"clip.{fmt}")
+    assert response.status_code == 201, response.text
+
+
+def test_cloned_voice_on_a_non_cloning_engine_is_a_clear_4xx(
+    client: TestClient, alice: dict[str, Any], speech_clip: Audio
+) -> None:
+    voice = upload(client, alice, codecs.encode(speech_clip, "wav")).json()
+    response = client.post("/synthesize", headers=alice["headers"], json={"text": "Hi there.", "voice_id": voice["id"]})
+    assert response.status_code == 400
+    assert error_code(response) == "cloning_unsupported"
+    assert "cannot" in response.json()["error"]["message"]
+    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
+
+
+def _tone(seconds: float, rate: int = 16000, amplitude: float = 0.3) -> Audio:
+    t = np.arange(int(seconds * rate)) / rate
+    return Audio((amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
+
+
+@pytest.mark.parametrize(
+    ("make", "status", "code"),
+    [
+        (lambda: codecs.encode(_tone(1.0), "wav"), 422, "audio_too_short"),
+        (lambda: codecs.encode(_tone(75.0), "flac"), 422, "audio_too_long"),
+        (lambda: codecs.encode(Audio(np.zeros(16000 * 5, dtype=np.float32), 16000), "wav"), 422, "audio_silent"),
+        (lambda: b"this is not audio at all" * 100, 415, None),
+        (lambda: codecs.encode(_tone(5.0), "wav")[:60], 422, "audio_too_short"),  # header + 8 samples
+    ],
+    ids=["too-short", "too-long", "silent", "garbage", "truncated"],
+)
+def test_upload_rejects_bad_clips(
+    client: TestClient, alice: dict[str, Any], make: Any, status: int, code: str | None
+) -> None:
+    response = upload(client, alice, make())
+    assert response.status_code == status, response.text
+    if code:
+        assert error_code(response) == code
+    assert "error" in response.json()
+    assert [v["kind"] for v in client.get("/voices", headers=alice["headers"]).json()["voices"]] == ["builtin"]
+
+
+def test_upload_form_validation(client: TestClient, alice: dict[str, Any], speech_clip: Audio) -> None:
+    clip = codecs.encode(speech_clip, "wav")
+    assert upload(client, alice, clip, name="").status_code == 422
+    assert upload(client, alice, clip, name="n" * 65).status_code == 422
+    assert upload(client, alice, b"").status_code == 422
+    no_file = client.post("/voices", headers=alice["headers"], data={"name": "x"})
+    assert no_file.status_code == 422
+
+
+def test_oversized_upload_is_refused_before_reading(
+    client: TestClient, alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = b"RIFF" + b"\0" * (10 * 1024 * 1024 + 200_000)
+    response = upload(client, alice, big)
+    assert response.status_code == 413
+    assert error_code(response) == "payload_too_large"
+
+
+def test_delete_voice_rules(client: TestClient, users: Users, speech_clip: Audio, tmp_path: Path) -> None:
+    alice, bob = users.create("alice"), users.create("bob")
+    voice = upload(client, alice, codecs.encode(speech_clip, "wav")).json()
+    builtin = client.delete("/voices/en_US-joe-medium", headers=alice["headers"])
+    assert builtin.status_code == 403
+    assert error_code(builtin) == "builtin_voice"
+    theirs = client.delete(f"/voices/{voice['id']}", headers=bob["headers"])
+    missing = client.delete("/voices/0000000000aaaaaaaaaaaaaaaa", headers=bob["headers"])
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json()["error"]["code"] == missing.json()["error"]["code"]
+    assert client.delete("/voices/..%2F..%2Fetc", headers=alice["headers"]).status_code in (404, 422)
+    blob_dir = tmp_path / "data" / "blobs" / "voices"
+    assert any(blob_dir.rglob("reference.flac"))
+    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
+    assert not any(blob_dir.rglob("reference.flac"))  # blobs gone with the record
+    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 404
+
+
+# -- synthesis validation ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"text": ""}, 422, "validation_error"),
+        ({"text": "   \n\t "}, 422, "text_empty"),
+        ({"text": "a" * 5001}, 422, "text_too_long"),
+        ({"text": "hi", "speed": 0.49}, 422, "validation_error"),
+        ({"text": "hi", "speed": 2.01}, 422, "validation_error"),
+        ({"text": "hi", "pitch": 0.0}, 422, "validation_error"),
+        ({"text": "hi", "pitch": 3}, 422, "validation_error"),
+        ({"text": "hi", "format": "aac"}, 422, "validation_error"),
+        ({"text": "hi", "voice_id": "no-such-voice"}, 404, "voice_not_found"),
+        ({"text": "hi", "voice_id": "../../etc/passwd"}, 422, "validation_error"),
+        ({"text": "hi", "exaggeration": 5}, 422, "validation_error"),
+        ({"text": "hi", "temperature": 0}, 422, "validation_error"),
+        ({"text": "hi", "seed": -1}, 422, "validation_error"),
+        ({"text": "hi", "unknown": 1}, 422, "validation_error"),
+        ({"text": 42}, 422, "validation_error"),
+    ],
+)
+def test_synthesize_rejects_bad_input(
+    client: TestClient, alice: dict[str, Any], body: Any, status: int, code: str
+) -> None:
+    response = client.post("/synthesize", headers=alice["headers"], json=body)
+    assert response.status_code == status, response.text
+    assert error_code(response) == code
+
+
+def test_text_limit_is_configurable_and_counts_normalised_text(
+    alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch, client: TestClient
+) -> None:
+    monkeypatch.setenv("MAX_TEXT_CHARS", "20")
+    runtime.reset()
+    over = client.post("/synthesize", headers=alice["headers"], json={"text": "x" * 21})
+    assert over.status_code == 422
+    assert "20" in over.json()["error"]["message"]
+    spaced = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello    there   friends."})
+    assert spaced.status_code == 201  # 25 characters sent, 20 after normalising whitespace
+    assert spaced.json()["characters"] == 20
+
+
+def test_engine_options_are_reported_when_ignored(client: TestClient, alice: dict[str, Any]) -> None:
+    meta = client.post(
+        "/synthesize", headers=alice["headers"], json={"text": "Hello.", "exaggeration": 0.8, "seed": 7}
+    ).json()
+    assert meta["options_ignored"] == ["exaggeration", "seed"]
+    plain = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello."}).json()
+    assert plain["options_ignored"] == []
+
+
+# -- library -----------------------------------------------------------------------------------
+def test_history_newest_first_paged_info_and_delete(client: TestClient, alice: dict[str, Any], tmp_path: Path) -> None:
+    made = [
+        client.post("/synthesize", headers=alice["headers"], json={"text": f"Number {n}."}).json()["audio_id"]
+        for n in range(5)
+    ]
+    first = client.get("/audio?limit=2", headers=alice["headers"]).json()
+    assert [i["audio_id"] for i in first["items"]] == made[::-1][:2]
+    second = client.get(f"/audio?limit=2&cursor={first['next_cursor']}", headers=alice["headers"]).json()
+    third = client.get(f"/audio?limit=2&cursor={second['next_cursor']}", headers=alice["headers"]).json()
+    assert [i["audio_id"] for i in second["items"] + third["items"]] == made[::-1][2:]
+    assert third["next_cursor"] is None
+    info = client.get(f"/audio/{made[0]}/info", headers=alice["headers"]).json()
+    assert info["text"] == "Number 0."
+    assert info["voice_id"] == "en_US-joe-medium"
+    assert info["sample_rate"] == 22050
+    assert client.get("/audio?cursor=%%%", headers=alice["headers"]).status_code == 400
+    assert client.get("/audio?limit=0", headers=alice["headers"]).status_code == 422
+    assert client.delete(f"/audio/{made[0]}", headers=alice["headers"]).status_code == 204
+    assert client.get(f"/audio/{made[0]}", headers=alice["headers"]).status_code == 404
+    assert client.get(f"/audio/{made[0]}/info", headers=alice["headers"]).status_code == 404
+    assert client.delete(f"/audio/{made[0]}", headers=alice["headers"]).status_code == 404
+    files = sorted(p.name for p in (tmp_path / "data" / "blobs" / "audio").rglob("*.wav"))
+    assert files == sorted(f"{a}.wav" for a in made[1:])
+
+
+def test_other_users_audio_is_404_like_missing(client: TestClient, users: Users) -> None:
+    alice, bob = users.create("alice"), users.create("bob")
+    audio_id = client.post("/synthesize", headers=alice["headers"], json={"text": "Mine."}).json()["audio_id"]
+    missing_id = "0000000000aaaaaaaaaaaaaaaa"
+    for method, path in (("GET", "/audio/{}"), ("GET", "/audio/{}/info"), ("DELETE", "/audio/{}")):
+        theirs = client.request(method, path.format(audio_id), headers=bob["headers"])
+        missing = client.request(method, path.format(missing_id), headers=bob["headers"])
+        assert theirs.status_code == missing.status_code == 404
+        assert theirs.json() == {
+            **missing.json(),
+            "error": {**missing.json()["error"], "message": theirs.json()["error"]["message"]},
+        }
+    assert client.get("/audio", headers=bob["headers"]).json()["items"] == []
+    assert client.get(f"/audio/{audio_id}", headers=alice["headers"]).status_code == 200
+
+
+class _Broken:
+    """Test double: an engine that crashes mid-job (no real engine fails on demand)."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.capabilities = real.capabilities
+
+    def voices(self) -> Any:
+        return self.real.voices()
+
+    def synthesize(self, *args: Any) -> Any:
+        from core.errors import EngineError
+
+        raise EngineError("Speech engine failed: out of memory")
+
+
+@pytest.fixture
+def broken_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from core import runtime as rt
+
+    monkeypatch.setattr(rt, "_engine", _Broken(rt.engine()))
+    yield
+
+
+def test_engine_failure_writes_nothing(
+    client: TestClient, alice: dict[str, Any], broken_engine: None, tmp_path: Path
+) -> None:
+    response = client.post("/synthesize", headers=alice["headers"], json={"text": "This will fail."})
+    assert response.status_code == 502
+    assert error_code(response) == "engine_error"
+    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
+    assert not list((tmp_path / "data" / "blobs").rglob("*.wav"))
+
+
+def test_record_failure_removes_the_blob(
+    client: TestClient, alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from core.errors import StorageUnavailable
+
+    store = runtime.store()
+    real_put = store.put
+
+    def failing_put(item: dict[str, Any], **kwargs: Any) -> None:
+        if item["sk"].startswith("AUDIO#"):
+            raise StorageUnavailable("Storage is unavailable: disk I/O error")
+        real_put(item, **kwargs)
+
+    monkeypatch.setattr(store, "put", failing_put)  # a store that fails on the record write only
+    response = client.post("/synthesize", headers=alice["headers"], json={"text": "Orphan check."})
+    assert response.status_code == 503
+    assert error_code(response) == "storage_unavailable"
+    assert not list((tmp_path / "data" / "blobs").rglob("*.wav"))
+
+
+def test_deleting_a_voice_keeps_audio_made_with_it(
+    client: TestClient, alice: dict[str, Any], speech_clip: Audio
+) -> None:
+    made = client.post("/synthesize", headers=alice["headers"], json={"text": "Still here."}).json()
+    voice = upload(client, alice, codecs.encode(speech_clip, "wav")).json()
+    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
+    assert client.get(made["url"], headers=alice["headers"]).status_code == 200

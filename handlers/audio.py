@@ -42,7 +42,7 @@ def download_audio(
     principal: CurrentUser,
     store: StoreDep,
     blobs: BlobsDep,
-    format: Annotated[AudioFormatName | None, Query(description="convert to this format")] = None,  # noqa: A002
+    format: Annotated[AudioFormatName | None, Query(description="convert to this format")] = None,
 ) -> Response:
     out = library.download(store, blobs, user_id=principal.user_id, audio_id=audio_id, fmt=format)
     return Response(

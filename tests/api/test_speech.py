@@ -7,7 +7,6 @@ word error rate; uploads are real speech clips made by Piper in the formats user
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -315,11 +314,10 @@ class _Broken:
 
 
 @pytest.fixture
-def broken_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
     from core import runtime as rt
 
     monkeypatch.setattr(rt, "_engine", _Broken(rt.engine()))
-    yield
 
 
 def test_engine_failure_writes_nothing(

@@ -204,8 +204,11 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth
 
 @dataclass(frozen=True)
 class Principal:
+    """Who is calling: a user, through a session (JWT) or an API key (then api_key_id is set)."""
+
     user_id: str
-    session_id: str
+    session_id: str | None = None
+    api_key_id: str | None = None
 
 
 def current_principal(

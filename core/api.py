@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import core
 from core import runtime
 from core.config import Settings, get_settings
-from core.errors import AppError, Unauthorized
+from core.errors import AppError, Forbidden, Unauthorized
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
 
@@ -199,7 +199,7 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
-_bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login")
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key (cbx_...)")
 
 
 @dataclass(frozen=True)
@@ -218,10 +218,51 @@ def current_principal(
 ) -> Principal:
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Not authenticated", code="not_authenticated", headers={"WWW-Authenticate": "Bearer"})
-    from core.services import sessions
+    from core.services import api_keys, sessions
 
-    claims = sessions.authenticate_access(store, settings, token=credentials.credentials)
+    token = credentials.credentials
+    if api_keys.looks_like_key(token):
+        user_id, key_id = api_keys.authenticate(store, token=token)
+        return Principal(user_id=user_id, api_key_id=key_id)
+    claims = sessions.authenticate_access(store, settings, token=token)
     return Principal(user_id=claims.sub, session_id=claims.sid)
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def session_principal(principal: CurrentUser) -> Principal:
+    """Account management (API keys, account deletion) needs a login session, not an API key."""
+    if principal.session_id is None:
+        raise Forbidden("This needs a login session; API keys cannot manage the account", code="session_required")
+    return principal
+
+
+SessionUser = Annotated[Principal, Depends(session_principal)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (Mangum: the API Gateway source IP; behind a proxy run uvicorn --proxy-headers)."""
+    return request.client.host if request.client else "unknown"
+
+
+def limit_per_ip(bucket: str, setting: str, window_s: int) -> Any:
+    """A route dependency: at most `settings.<setting>` requests per client IP per window."""
+
+    def dependency(request: Request, store: StoreDep, settings: SettingsDep) -> None:
+        from core.services import limits
+
+        limits.hit(store, bucket=bucket, key=client_ip(request), limit=getattr(settings, setting), window_s=window_s)
+
+    return Depends(dependency)
+
+
+def limit_per_user(bucket: str, setting: str, window_s: int) -> Any:
+    """A route dependency: at most `settings.<setting>` requests per authenticated user per window."""
+
+    def dependency(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> None:
+        from core.services import limits
+
+        limits.hit(store, bucket=bucket, key=principal.user_id, limit=getattr(settings, setting), window_s=window_s)
+
+    return Depends(dependency)

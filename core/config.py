@@ -63,6 +63,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_text_chars: int = Field(default=5000, ge=1)
 
+    # Abuse limits (0 disables a limit). Counters live in the store, so they hold across processes.
+    rate_limit_register_per_hour: int = Field(default=20, ge=0, description="per client IP")
+    rate_limit_login_per_minute: int = Field(default=30, ge=0, description="per client IP")
+    rate_limit_synthesis_per_minute: int = Field(default=30, ge=0, description="per user")
+    rate_limit_uploads_per_hour: int = Field(default=30, ge=0, description="per user")
+    login_lockout_failures: int = Field(default=5, ge=0, description="failed logins per username per window")
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
+
     # Engines
     tts_engine: Literal["piper", "chatterbox", "runpod"] = "piper"
     piper_voices_dir: Path | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from mangum import Mangum
 
-from core.api import SettingsDep, StoreDep, create_app
+from core.api import SettingsDep, StoreDep, create_app, limit_per_ip
 from core.schemas.auth import LoginRequest, Message, RefreshRequest, RegisterRequest, TokenPair, UserOut
 from core.services import sessions, users
 
@@ -24,7 +24,12 @@ def _pair(tokens: sessions.IssuedTokens) -> TokenPair:
     )
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserOut,
+    dependencies=[limit_per_ip("register", "rate_limit_register_per_hour", 3600)],
+)
 def register(body: RegisterRequest, store: StoreDep) -> UserOut:
     user = users.register(
         store, username=body.username, email=str(body.email), password=body.password, full_name=body.full_name
@@ -32,10 +37,11 @@ def register(body: RegisterRequest, store: StoreDep) -> UserOut:
     return UserOut.model_validate(users.public_profile(user))
 
 
-@router.post("/login", response_model=TokenPair)
+@router.post(
+    "/login", response_model=TokenPair, dependencies=[limit_per_ip("login", "rate_limit_login_per_minute", 60)]
+)
 def login(body: LoginRequest, store: StoreDep, settings: SettingsDep) -> TokenPair:
-    user = users.authenticate(store, login=body.username, password=body.password)
-    return _pair(sessions.start(store, settings, user_id=user["id"]))
+    return _pair(sessions.login(store, settings, login=body.username, password=body.password))
 
 
 @router.post("/refresh", response_model=TokenPair)

@@ -1,6 +1,6 @@
-"""Profile endpoints: GET /profile (the caller's account), DELETE /profile (delete the account).
+"""Profile endpoints: GET /profile (the caller's account and quota), DELETE /profile (delete the account).
 
-Lambda entry: `handlers.profile.handler`.
+Lambda entry: `handlers.profile.handler`. Deleting the account needs a login session, not an API key.
 """
 
 from __future__ import annotations
@@ -8,20 +8,22 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, StoreDep, create_app
-from core.schemas.auth import UserOut
-from core.services import users
+from core.api import BlobsDep, CurrentUser, SessionUser, SettingsDep, StoreDep, create_app
+from core.schemas.keys import ProfileOut
+from core.services import limits, users
 
 router = APIRouter(tags=["profile"])
 
 
-@router.get("/profile", response_model=UserOut)
-def read_profile(principal: CurrentUser, store: StoreDep) -> UserOut:
-    return UserOut.model_validate(users.public_profile(users.get_user(store, user_id=principal.user_id)))
+@router.get("/profile", response_model=ProfileOut)
+def read_profile(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> ProfileOut:
+    profile = users.public_profile(users.get_user(store, user_id=principal.user_id))
+    quota = limits.usage(store, user_id=principal.user_id, quota=settings.quota_chars_per_day)
+    return ProfileOut.model_validate({**profile, "quota": quota})
 
 
 @router.delete("/profile", status_code=status.HTTP_204_NO_CONTENT)
-def delete_profile(principal: CurrentUser, store: StoreDep, blobs: BlobsDep) -> None:
+def delete_profile(principal: SessionUser, store: StoreDep, blobs: BlobsDep) -> None:
     users.delete_account(store, blobs, user_id=principal.user_id)
 
 

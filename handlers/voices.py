@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app
+from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.errors import PayloadTooLarge, ValidationFailed
 from core.schemas.speech import VoiceId, VoiceList, VoiceOut
 from core.services import voices
@@ -26,7 +26,12 @@ def list_voices(principal: CurrentUser, store: StoreDep, engine: EngineDep) -> V
     return VoiceList(engine=caps.name, can_clone=caps.can_clone, voices=[VoiceOut.model_validate(v) for v in items])
 
 
-@router.post("/voices", status_code=status.HTTP_201_CREATED, response_model=VoiceOut)
+@router.post(
+    "/voices",
+    status_code=status.HTTP_201_CREATED,
+    response_model=VoiceOut,
+    dependencies=[limit_per_user("uploads", "rate_limit_uploads_per_hour", 3600)],
+)
 def create_voice(
     principal: CurrentUser,
     store: StoreDep,

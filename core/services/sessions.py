@@ -74,6 +74,31 @@ def start(store: KVStore, settings: Settings, *, user_id: str) -> IssuedTokens:
     return tokens
 
 
+def login(store: KVStore, settings: Settings, *, login: str, password: str) -> IssuedTokens:
+    """Check credentials under the per-username lockout, then start a session.
+
+    A locked name answers 429 whether or not it exists, after the same hashing work as a real check.
+    """
+    from core.errors import RateLimited
+    from core.security import dummy_verify
+    from core.services import limits, users
+
+    locked_for = limits.login_locked(store, username=login, max_failures=settings.login_lockout_failures)
+    if locked_for is not None:
+        dummy_verify(password)
+        raise RateLimited(
+            "Too many failed logins for this account; try again later", code="login_locked", retry_after=locked_for
+        )
+    try:
+        user = users.authenticate(store, login=login, password=password)
+    except Unauthorized:
+        if settings.login_lockout_failures > 0:
+            limits.login_failed(store, username=login, window_s=settings.login_lockout_minutes * 60)
+        raise
+    limits.login_succeeded(store, username=login)
+    return start(store, settings, user_id=user["id"])
+
+
 def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     return decode_token(
         token,

@@ -5,7 +5,8 @@ Contract (items of the single table):
 - `USERNAME#<lower>` / `USERNAME` and `EMAIL#<lower>` / `EMAIL`: uniqueness claims -> user_id.
 Registration writes the three in one transaction: a conflict leaves nothing behind and raises
 `Conflict` naming the field. Usernames and emails are unique case-insensitively.
-Items that own blobs list their keys in a `blob_keys` attribute; deleting the account removes them.
+Items that own blobs list their keys in `blob_keys`, and items that own items outside the user's
+partition list them in `owned_keys` ([pk, sk] pairs); deleting the account removes both.
 `authenticate` spends the same hashing work whether or not the user exists, and re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 on success.
 """
@@ -126,5 +127,7 @@ def delete_user(store: KVStore, *, user_id: str) -> list[Item]:
 def delete_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:
     """Delete the account, its items and the blobs they own (voices, generated audio)."""
     for item in delete_user(store, user_id=user_id):
+        for pk, sk in item.get("owned_keys") or []:
+            store.delete(pk, sk)
         for key in item.get("blob_keys") or []:
             blobs.delete(key)

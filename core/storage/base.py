@@ -11,7 +11,7 @@ Contract:
 - `query` returns items of one pk whose sk starts with a prefix, in sk order (or reversed), one page at
   a time; `Page.cursor` is an opaque string to pass back, None on the last page.
 - `increment` adds to a numeric attribute atomically and returns the new value; an absent or expired
-  item starts from 0 and gets the given ttl.
+  item starts from 0 and gets the given ttl; `set_attrs` are written in the same atomic update.
 - Any failure of the backend itself (unreachable, disk full, read-only) raises `StorageUnavailable`.
 """
 
@@ -100,7 +100,16 @@ class KVStore(Protocol):
         descending: bool = False,
     ) -> Page: ...
 
-    def increment(self, pk: str, sk: str, attr: str, amount: int = 1, *, ttl: int | None = None) -> int: ...
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        attr: str,
+        amount: int = 1,
+        *,
+        ttl: int | None = None,
+        set_attrs: Mapping[str, Any] | None = None,
+    ) -> int: ...
 
     def transact(self, ops: Sequence[Op]) -> None: ...
 

@@ -9,7 +9,7 @@ than failed conditions, and connection failures, raise `StorageUnavailable`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -205,17 +205,32 @@ class DynamoStore:
         next_cursor = encode_cursor(page[-1]["sk"]) if len(items) > limit else None
         return Page(items=page, cursor=next_cursor)
 
-    def increment(self, pk: str, sk: str, attr: str, amount: int = 1, *, ttl: int | None = None) -> int:
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        attr: str,
+        amount: int = 1,
+        *,
+        ttl: int | None = None,
+        set_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
         now = now_epoch()
         names = {"#a": attr, "#ttl": "ttl"}
+        ser, _ = _codecs()
+        sets: list[str] = []
         with self._errors():
             try:
                 # Live item (or none at all): add in place; a new item gets the ttl.
                 values: dict[str, Any] = {":n": {"N": str(amount)}, ":now": {"N": str(now)}}
-                update = "ADD #a :n"
                 if ttl is not None:
-                    update += " SET #ttl = if_not_exists(#ttl, :ttl)"
+                    sets.append("#ttl = if_not_exists(#ttl, :ttl)")
                     values[":ttl"] = {"N": str(int(ttl))}
+                for i, (key, value) in enumerate((set_attrs or {}).items()):
+                    names[f"#s{i}"] = key
+                    values[f":s{i}"] = ser.serialize(_to_dynamo(value))
+                    sets.append(f"#s{i} = :s{i}")
+                update = "ADD #a :n" + (" SET " + ", ".join(sets) if sets else "")
                 out = self.client.update_item(
                     TableName=self.table,
                     Key=self._key(pk, sk),
@@ -227,14 +242,14 @@ class DynamoStore:
                 )
             except self.client.exceptions.ConditionalCheckFailedException:
                 # Expired but not yet removed: start over, unless another writer just did.
-                item: Item = {"pk": pk, "sk": sk, attr: amount}
+                item: Item = {"pk": pk, "sk": sk, **(set_attrs or {}), attr: amount}
                 if ttl is not None:
                     item["ttl"] = int(ttl)
                 try:
                     self.put(item, cond=Cond(exists=False))
                     return amount
                 except ConditionFailed:
-                    return self.increment(pk, sk, attr, amount, ttl=ttl)
+                    return self.increment(pk, sk, attr, amount, ttl=ttl, set_attrs=set_attrs)
         return int(_from_dynamo(deserialize(out["Attributes"])[attr]))
 
     def transact(self, ops: Sequence[Op]) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -162,13 +163,23 @@ class SqliteStore:
         next_cursor = encode_cursor(items[-1]["sk"]) if len(rows) > limit else None
         return Page(items=items, cursor=next_cursor)
 
-    def increment(self, pk: str, sk: str, attr: str, amount: int = 1, *, ttl: int | None = None) -> int:
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        attr: str,
+        amount: int = 1,
+        *,
+        ttl: int | None = None,
+        set_attrs: Mapping[str, Any] | None = None,
+    ) -> int:
         with self._write() as conn:
             current = self._current(conn, pk, sk, now_epoch())
             item: Item = current if current is not None else {"pk": pk, "sk": sk}
             if current is None and ttl is not None:
                 item["ttl"] = int(ttl)
             value = int(item.get(attr, 0)) + amount
+            item.update(set_attrs or {})
             item[attr] = value
             self._upsert(conn, item)
             return value

@@ -114,6 +114,10 @@ def test_increment_is_atomic_and_respects_ttl(store: KVStore) -> None:
         for _ in range(10):
             store.increment("R", "w3", "count")
 
+    assert store.increment("R", "w4", "n", 2, set_attrs={"last": "a", "ok": True}) == 2
+    assert store.increment("R", "w4", "n", set_attrs={"last": "b"}) == 3
+    assert store.get("R", "w4") == {"pk": "R", "sk": "w4", "n": 3, "last": "b", "ok": True}
+
     threads = [threading.Thread(target=bump) for _ in range(4)]
     for thread in threads:
         thread.start()

@@ -1,0 +1,42 @@
+"""Models of the API-key endpoints and of the profile's usage block."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.schemas.auth import UserOut
+
+
+class ApiKeyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    name: str
+    prefix: str = Field(description="first characters of the key, to recognise it")
+    created_at: datetime
+    last_used_at: datetime | None
+    requests: int
+    characters: int = Field(description="characters synthesized with this key")
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="the key itself: shown once, store it now")
+
+
+class QuotaOut(BaseModel):
+    period: str
+    limit: int = Field(description="characters per period; 0 = unlimited")
+    used: int
+    remaining: int | None
+    resets_at: datetime
+
+
+class ProfileOut(UserOut):
+    quota: QuotaOut

@@ -13,9 +13,9 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from core.errors import ConditionFailed, StorageUnavailable, TransactionConflict
 

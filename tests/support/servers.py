@@ -53,6 +53,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(timeout=10)
 
 
+_RUNNING: dict[str, subprocess.Popen[bytes]] = {}
+
+
+def stop_by_url(url: str) -> None:
+    """Stop a server started here while its context is still open (fault tests)."""
+    stop(_RUNNING[url])
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     port = free_port()
@@ -64,11 +72,13 @@ def moto_server() -> Iterator[str]:
         env=env,
     )
     url = f"http://127.0.0.1:{port}"
+    _RUNNING[url] = proc
     try:
         wait_http(f"{url}/moto-api/", proc=proc)
         yield url
     finally:
         stop(proc)
+        _RUNNING.pop(url, None)
 
 
 @contextmanager

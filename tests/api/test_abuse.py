@@ -129,7 +129,8 @@ def _attacks(access: str, refresh: str) -> dict[str, str]:
 def test_token_attacks_answer_401_before_any_handler_logic(
     client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from core.services import library, users as user_service, voices
+    from core.services import library, voices
+    from core.services import users as user_service
 
     alice = users.create("alice")
     reached: list[str] = []

@@ -1,0 +1,40 @@
+"""Schemathesis against the server's own OpenAPI schema: no 5xx, every response conforms.
+
+Bounded: a fixed number of examples per operation, no shrinking past a deadline. Requests carry a
+real user's access token, so authenticated operations are exercised beyond the 401 path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, settings
+
+import local_server
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", local_server.app)
+EXAMPLES = 15
+
+
+@pytest.fixture
+def auth_headers(client: TestClient) -> dict[str, str]:
+    body = {"username": "fuzzer", "email": "fuzzer@example.com", "password": "fuzzing password", "full_name": None}
+    assert client.post("/auth/register", json=body).status_code == 201
+    tokens = client.post("/auth/login", json={"username": "fuzzer", "password": "fuzzing password"}).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+@pytest.mark.slow
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+def test_no_server_errors_and_responses_match_the_schema(case: Any, auth_headers: dict[str, str]) -> None:
+    headers = dict(case.headers or {})
+    headers.setdefault("Authorization", auth_headers["Authorization"])
+    case.call_and_validate(headers=headers)

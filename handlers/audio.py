@@ -18,7 +18,7 @@ from core.services.presenters import audio_out
 
 router = APIRouter(prefix="/audio", tags=["audio"])
 AudioId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
-AUDIO_TYPES = {"audio/wav": {}, "audio/mpeg": {}, "audio/ogg": {}, "audio/flac": {}}
+AUDIO_TYPES: dict[str, dict[str, object]] = {t: {} for t in ("audio/wav", "audio/mpeg", "audio/ogg", "audio/flac")}
 
 
 @router.get("", response_model=AudioPage)

@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from core.api import create_app
 from core.config import get_settings
-from handlers import api_keys, audio, auth, profile, status, synthesize, voices
+from handlers import api_keys, audio, auth, openai_speech, profile, status, synthesize, voices, web
 
 app = create_app(
-    status.router, auth.router, profile.router, api_keys.router, voices.router, synthesize.router, audio.router
+    status.router,
+    auth.router,
+    profile.router,
+    api_keys.router,
+    voices.router,
+    synthesize.router,
+    audio.router,
+    openai_speech.router,
+    web.router,
 )
 
 

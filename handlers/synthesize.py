@@ -1,43 +1,94 @@
-"""Synthesis endpoint: POST /synthesize -> an audio record (metadata; GET /audio/{id} downloads it).
+"""Synthesis endpoint: POST /synthesize -> an audio record (metadata; GET /audio/{id} downloads it),
+or with `"stream": true` the audio itself, sent while it is being made.
+
+Contract of the stream: 200 with a chunked body in `format` (wav with a length-unknown header, mp3,
+ogg (Opus), flac with unknown length, or pcm: raw 16-bit little-endian mono, stream-only), the first
+bytes sent as soon as the first sentence is synthesised. Headers: `X-Audio-Id` / `X-Audio-Url` (the
+library record, which exists once the body is complete), `X-Sample-Rate`, `X-Options-Ignored`. Errors
+found before the first byte (validation, voice, engine failure on the first sentence) are normal JSON
+errors; a failure after that cuts the body short (no terminating chunk) and stores nothing.
 
 Lambda entry: `handlers.synthesize.handler` (behind a function URL on AWS: synthesis may outlast
-API Gateway's 30 s). The engine is loaded lazily on the first request, never at import.
+API Gateway's 30 s; Mangum buffers a streamed body, so Lambda sends it whole). The engine is loaded
+lazily on the first request, never at import.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
-from mangum import Mangum
+from typing import Any, Literal
 
-from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app
+from fastapi import APIRouter, status
+from fastapi.responses import StreamingResponse
+from mangum import Mangum
+from pydantic import Field
+
+from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
+from core.errors import ValidationFailed
 from core.schemas.speech import AudioOut, SynthesizeRequest
 from core.services import synthesis
 from core.services.presenters import audio_out
 
 router = APIRouter(tags=["synthesis"])
+STREAM_TYPES: dict[str, Any] = {t: {} for t in ("audio/wav", "audio/mpeg", "audio/ogg", "audio/flac", "audio/pcm")}
 
 
-@router.post("/synthesize", status_code=status.HTTP_201_CREATED, response_model=AudioOut)
+class SynthesizeBody(SynthesizeRequest):
+    # Widens the stored formats by pcm, which exists only as a stream (mypy: a deliberate override).
+    format: Literal["wav", "mp3", "ogg", "flac", "pcm"] = Field(  # type: ignore[assignment]
+        default="wav", description="pcm (raw 16-bit LE mono) only with stream: true; stored as wav"
+    )
+    stream: bool = Field(default=False, description="send the audio itself, chunk by chunk, as it is made")
+
+
+def stream_headers(audio: synthesis.AudioStream) -> dict[str, str]:
+    return {
+        "X-Audio-Id": audio.audio_id,
+        "X-Audio-Url": f"/audio/{audio.audio_id}",
+        "X-Sample-Rate": str(audio.sample_rate),
+        "X-Options-Ignored": ",".join(audio.options_ignored),
+        "Cache-Control": "no-store",
+        "X-Accel-Buffering": "no",
+    }
+
+
+@router.post(
+    "/synthesize",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AudioOut,
+    responses={200: {"content": STREAM_TYPES, "description": 'the audio itself, streamed ("stream": true)'}},
+    dependencies=[limit_per_user("synthesis", "rate_limit_synthesis_per_minute", 60)],
+)
 def synthesize(
-    body: SynthesizeRequest,
+    body: SynthesizeBody,
     principal: CurrentUser,
     store: StoreDep,
     blobs: BlobsDep,
     engine: EngineDep,
     settings: SettingsDep,
-) -> AudioOut:
+) -> Any:
+    if body.format == "pcm" and not body.stream:
+        raise ValidationFailed(
+            "format: pcm is only available with stream: true; use wav for a stored file", code="format_needs_stream"
+        )
     request = synthesis.Request(
         text=body.text,
         voice_id=body.voice_id,
         speed=body.speed,
         pitch=body.pitch,
-        format=body.format,
+        format="wav" if body.format == "pcm" else body.format,
         engine_options={k: getattr(body, k) for k in synthesis.ENGINE_OPTIONS},
     )
-    item = synthesis.synthesize(
-        store, blobs, engine, user_id=principal.user_id, request=request, max_chars=settings.max_text_chars
-    )
-    return audio_out(item)
+    common: dict[str, Any] = {
+        "user_id": principal.user_id,
+        "request": request,
+        "max_chars": settings.max_text_chars,
+        "api_key_id": principal.api_key_id,
+        "quota": settings.quota_chars_per_day,
+    }
+    if body.stream:
+        audio = synthesis.stream(store, blobs, engine, stream_format=body.format, **common)
+        return StreamingResponse(iter(audio), media_type=audio.content_type, headers=stream_headers(audio))
+    return audio_out(synthesis.synthesize(store, blobs, engine, **common))
 
 
 app = create_app(router)

@@ -1,0 +1,101 @@
+"""Per-user limits on synthesis: the daily character quota and the per-minute request limit."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import runtime
+from tests.conftest import Users
+
+
+@pytest.fixture
+def small_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTA_CHARS_PER_DAY", "60")
+    runtime.reset()
+
+
+def quota(client: TestClient, user: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = client.get("/profile", headers=user["headers"]).json()["quota"]
+    return body
+
+
+def test_quota_is_counted_shown_and_enforced(client: TestClient, users: Users, small_quota: None) -> None:
+    alice = users.create("alice")
+    assert quota(client, alice)["used"] == 0
+    assert quota(client, alice)["limit"] == 60
+    text = "Twenty-five characters ok"  # 25
+    for _ in range(2):
+        assert client.post("/synthesize", headers=alice["headers"], json={"text": text}).status_code == 201
+    shown = quota(client, alice)
+    assert (shown["used"], shown["remaining"]) == (50, 10)
+    assert shown["resets_at"].endswith("Z")
+    over = client.post("/synthesize", headers=alice["headers"], json={"text": text})
+    assert over.status_code == 429
+    assert over.json()["error"]["code"] == "quota_exceeded"
+    assert "60" in over.json()["error"]["message"]
+    assert int(over.headers["retry-after"]) <= 86400
+    assert quota(client, alice)["used"] == 50  # the refused request charged nothing
+    streamed = client.post("/synthesize", headers=alice["headers"], json={"text": text, "stream": True})
+    assert streamed.status_code == 429
+    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Ten chars!"}).status_code == 201
+    assert quota(client, alice)["remaining"] == 0
+    bob = users.create("bob")  # quotas are per user
+    assert client.post("/synthesize", headers=bob["headers"], json={"text": text}).status_code == 201
+
+
+def test_failed_jobs_are_refunded(client: TestClient, users: Users, small_quota: None) -> None:
+    alice = users.create("alice")
+    missing_voice = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello.", "voice_id": "nope"})
+    assert missing_voice.status_code == 404
+    from tests.api.test_speech import _Broken
+
+    runtime._engine = _Broken(runtime.engine())
+    try:
+        failed = client.post("/synthesize", headers=alice["headers"], json={"text": "This one fails."})
+        assert failed.status_code == 502
+    finally:
+        runtime.reset()
+    assert quota(client, alice)["used"] == 0
+
+
+def test_parallel_requests_never_exceed_the_quota(client: TestClient, users: Users, small_quota: None) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.services import limits
+
+    alice = users.create("alice")
+    store = runtime.store()
+
+    def charge(_: int) -> bool:
+        try:
+            limits.charge_characters(store, user_id=alice["id"], characters=7, quota=60)
+        except Exception:
+            return False
+        return True
+
+    with ThreadPoolExecutor(8) as pool:
+        admitted = sum(pool.map(charge, range(20)))
+    assert admitted == 8  # 8 x 7 = 56 <= 60 < 63
+    assert quota(client, alice)["used"] == 56
+
+
+def test_synthesis_requests_are_limited_per_user(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RATE_LIMIT_SYNTHESIS_PER_MINUTE", "2")
+    runtime.reset()
+    alice, bob = users.create("alice"), users.create("bob")
+    if time.time() % 60 > 50:  # keep the requests inside one fixed one-minute window
+        time.sleep(61 - time.time() % 60)
+    codes = [client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code for _ in range(3)]
+    assert codes == [201, 201, 429]
+    speech = client.post(
+        "/v1/audio/speech", headers=alice["headers"], json={"model": "tts-1", "voice": "alloy", "input": "Hi."}
+    )
+    assert speech.status_code == 429
+    assert speech.headers["retry-after"]
+    assert client.post("/synthesize", headers=bob["headers"], json={"text": "Hi."}).status_code == 201

@@ -15,9 +15,12 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt infra/scripts/install_chatterbox_cpu.sh | $(BIN)/python
+$(VENV)/.dev: requirements.txt requirements-dev.txt infra/scripts/install_chatterbox_cpu.sh \
+		infra/scripts/install_sam.sh infra/scripts/install_browser.sh tests/e2e/package-lock.json | $(BIN)/python
 	$(BIN)/python -m pip install -q -r requirements-dev.txt
 	PYTHON=$(BIN)/python infra/scripts/install_chatterbox_cpu.sh
+	PYTHON=$(PYTHON) infra/scripts/install_sam.sh $(VENV)/sam
+	infra/scripts/install_browser.sh
 	touch $(VENV)/.runtime $@
 
 serve: $(VENV)/.runtime

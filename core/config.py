@@ -3,8 +3,9 @@
 Contract:
 - Every field reads the environment variable of the same name (upper case); the same names are
   used in template.yaml (AWS) and render.yaml (Render).
-- `get_settings()` builds the Settings once per process (cached); `reset_settings()` drops the
-  cache (tests).
+- `get_settings()` builds the Settings once per process (cached), with secrets named by
+  `*_SSM_PARAMETER` variables read from SSM Parameter Store (core.secrets); `reset_settings()` drops
+  the cache (tests).
 - SECRET_KEY: in production a missing key, one shorter than 32 bytes or a known placeholder stops
   start-up with `ConfigError`. In development a random key is generated once and kept in
   DATA_DIR/secret_key, so tokens survive restarts.
@@ -140,7 +141,9 @@ def _development_key(data_dir: Path) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    from core.secrets import ssm_overrides  # SECRET_KEY_SSM_PARAMETER etc. (AWS); a no-op elsewhere
+
+    return Settings(**ssm_overrides())
 
 
 def reset_settings() -> None:

@@ -1,4 +1,4 @@
-"""Audio encoding, decoding and level utilities (libsndfile via soundfile, scipy for resampling).
+"""Audio encoding, decoding and level utilities (libsndfile via soundfile, soxr for resampling).
 
 Contract:
 - `FORMATS` names every output format: wav (16-bit PCM), flac, mp3, ogg (Ogg Opus), opus (the same
@@ -23,7 +23,6 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -230,13 +229,6 @@ def decode_pcm(data: bytes, sample_rate: int) -> Audio:
     return Audio(_clipped(samples), sample_rate)
 
 
-def _ratio(source: int, target: int) -> tuple[int, int]:
-    ratio = Fraction(target, source)
-    if max(ratio.numerator, ratio.denominator) > 1000:  # odd rates: keep the filter small (<1e-6 off)
-        ratio = ratio.limit_denominator(1000)
-    return ratio.numerator, ratio.denominator
-
-
 def resample(audio: Audio, rate: int) -> Audio:
     if rate <= 0:
         raise ValueError("sample rate must be positive")
@@ -244,11 +236,10 @@ def resample(audio: Audio, rate: int) -> Audio:
         return audio
     if audio.samples.size == 0:
         return Audio(np.zeros(0, dtype=np.float32), rate)
-    from scipy.signal import resample_poly
+    import soxr  # small (no scipy), so it also fits the Lambda layer
 
-    up, down = _ratio(audio.sample_rate, rate)
-    out = resample_poly(audio.samples.astype(np.float64), up, down)
-    return Audio(_clipped(out.astype(np.float32)), rate)
+    out = soxr.resample(audio.samples.astype(np.float32, copy=False), audio.sample_rate, rate, quality="VHQ")
+    return Audio(_clipped(np.asarray(out, dtype=np.float32)), rate)
 
 
 def _db(value: float) -> float:

@@ -1,0 +1,319 @@
+"""Resemble AI Chatterbox engine (chatterbox-tts): zero-shot voice cloning, 24 kHz, Perth-watermarked.
+
+Contract:
+- The model is `ChatterboxTTS.from_local(checkpoint_dir, device)` when a checkpoint directory is given,
+  else `from_pretrained(device)` (Hugging Face cache). It is loaded once, lazily, on first use (or by
+  `load()`), thread-safe. Importing this module imports neither torch nor chatterbox. A missing or
+  unreadable checkpoint raises `EngineUnavailable`; a failure during a job raises `EngineError`.
+- `device="auto"` picks cuda, then mps, then cpu.
+- One built-in voice, "chatterbox-default": the checkpoint's bundled conds.pt.
+- `prepare_voice(reference)` computes the speaker conditionals (what `prepare_conditionals` computes,
+  from arrays) once and returns them as bytes in the same `torch.save` layout as chatterbox's
+  `Conditionals.save` (a conds.pt file). A custom `VoiceSpec` with `conditionals` uses them and never
+  reads its reference; with only a `reference`, the conditionals are prepared on the fly.
+- Per request, exaggeration is written into a fresh copy of the T3 conditionals (`emotion_adv`), so the
+  stored conditionals are never mutated. `seed` makes a call deterministic: the global torch RNG is
+  seeded with `seed + chunk index` right before each chunk, under the model lock.
+- Text is cut by `split_sentences(text, max_chars)`; one `generate()` per chunk; `stream()` yields
+  each chunk as soon as it is generated; `synthesize()` is the concatenation of `stream()`.
+- speed/pitch (0.5..2.0) are applied per chunk by `core.tts.effects.apply`; a pitch shift erases
+  Perth's mark, so a changed chunk is watermarked again (until Perth reads it back, at most 3 passes).
+- One job at a time per model: `generate()` mutates `model.conds`, so a lock is held per chunk
+  (and while preparing a voice); concurrent streams interleave chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
+from core.tts import effects
+from core.tts.base import Audio, BuiltinVoice, Capabilities, FloatArray, SynthesisOptions, VoiceSpec
+from core.tts.text import split_sentences
+
+log = logging.getLogger(__name__)
+
+DEFAULT_VOICE_ID = "chatterbox-default"
+VOICE_FORMAT = "chatterbox-conds-v1"  # prepare_voice() bytes: conds.pt layout (also what the RunPod worker returns)
+SAMPLE_RATE = 24000
+MAX_CHARS = 300  # quality drops past ~300 characters per generate() call
+MODEL_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
+BUILTIN_CONDS = "conds.pt"
+# Joining chunks: every chunk already starts from silence (S3Gen zeroes its first 20 ms and fades in
+# over the next 20 ms), and chunk boundaries are sentence ends, where a short pause is natural. So a
+# chunk's tail gets a 5 ms cosine fade-out and a 50 ms pause follows it. A crossfade would instead
+# overlap the end of one sentence with the start of the next.
+_FADE_S = 0.005
+_PAUSE_S = 0.05
+_REMARK_PASSES = 3
+_DETECTED = 0.9  # Perth's detector reads ~1.0 on marked speech, ~0 on unmarked
+
+
+def resolve_device(preference: str) -> str:
+    """Map "auto" to cuda if available, else mps, else cpu; return any other value unchanged."""
+    if preference != "auto":
+        return preference
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+
+
+def dump_conditionals(conds: Any) -> bytes:
+    """Serialise chatterbox `Conditionals` (CPU tensors, the `Conditionals.save` layout)."""
+    import torch
+
+    def cpu(value: Any) -> Any:
+        return value.detach().cpu() if isinstance(value, torch.Tensor) else value
+
+    t3 = {key: cpu(value) for key, value in vars(conds.t3).items()}
+    t3["cond_prompt_speech_emb"] = None  # a cache T3 fills from its own weights; never stored
+    buffer = io.BytesIO()
+    torch.save({"t3": t3, "gen": {key: cpu(value) for key, value in conds.gen.items()}}, buffer)
+    return buffer.getvalue()
+
+
+def load_conditionals(data: bytes, device: str = "cpu") -> Any:
+    """Inverse of `dump_conditionals` (also reads a conds.pt file's bytes); `EngineError` if unreadable."""
+    import torch
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    from chatterbox.tts import Conditionals
+
+    try:
+        kwargs = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        return Conditionals(T3Cond(**kwargs["t3"]), dict(kwargs["gen"])).to(device)
+    except Exception as exc:
+        raise EngineError(f"stored voice conditionals are unreadable: {exc}", code="bad_conditionals") from exc
+
+
+class ChatterboxEngine:
+    def __init__(
+        self, checkpoint_dir: str | Path | None = None, *, device: str = "auto", max_chars: int = MAX_CHARS
+    ) -> None:
+        self._checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self._device_preference = device
+        self._model: Any = None
+        self._builtin: Any = None  # conds.pt; model.conds itself is overwritten by every job
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        options = ("exaggeration", "cfg_weight", "temperature", "seed")
+        self._capabilities = Capabilities(
+            name="chatterbox",
+            can_clone=True,
+            sample_rate=SAMPLE_RATE,
+            max_chars=max_chars,
+            options=options,
+            watermarked=True,
+            voice_format=VOICE_FORMAT,
+        )
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def voices(self) -> list[BuiltinVoice]:
+        if self._checkpoint_dir is not None and not (self._checkpoint_dir / BUILTIN_CONDS).is_file():
+            return []
+        description = "The voice bundled with the Chatterbox checkpoint (conds.pt)"
+        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name="Chatterbox default", description=description)]
+
+    def load(self) -> Any:
+        """Load the model now if it is not loaded yet (warm-up); returns the `ChatterboxTTS`."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    model = self._load_model()
+                    self._builtin = model.conds
+                    self._model = model
+        return self._model
+
+    def _load_model(self) -> Any:
+        where = str(self._checkpoint_dir) if self._checkpoint_dir else "the Hugging Face cache"
+        if self._checkpoint_dir is not None:
+            if not self._checkpoint_dir.is_dir():
+                raise EngineUnavailable(f"Chatterbox checkpoint directory {where} does not exist")
+            missing = [name for name in MODEL_FILES if not (self._checkpoint_dir / name).is_file()]
+            if missing:
+                raise EngineUnavailable(f"Chatterbox checkpoint {where} lacks {', '.join(missing)}")
+        try:
+            import perth
+            from chatterbox.tts import ChatterboxTTS
+
+            if perth.PerthImplicitWatermarker is None:
+                raise RuntimeError("resemble-perth's watermarker did not import (needs setuptools < 81)")
+            device = resolve_device(self._device_preference)
+            if self._checkpoint_dir is not None:
+                return ChatterboxTTS.from_local(self._checkpoint_dir, device)
+            return ChatterboxTTS.from_pretrained(device)
+        except Exception as exc:
+            raise EngineUnavailable(f"could not load Chatterbox from {where}: {exc}") from exc
+
+    def prepare_voice(self, reference: Audio) -> bytes:
+        samples = np.asarray(reference.samples, dtype=np.float32).reshape(-1)
+        if samples.size == 0 or not np.isfinite(samples).all() or reference.sample_rate <= 0:
+            raise BadRequest("the reference clip is empty or not a valid signal", code="invalid_reference")
+        model = self.load()
+        with self._run_lock, _job_errors():
+            conds = self._conditionals_from_reference(model, samples, reference.sample_rate)
+        return dump_conditionals(conds)
+
+    def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
+        chunks = [chunk.samples for chunk in self.stream(text, voice, options)]
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+        return Audio(samples.astype(np.float32, copy=False), SAMPLE_RATE)
+
+    def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
+        _check_options(options)
+        _check_voice(voice)
+        pieces = split_sentences(text, self._capabilities.max_chars)
+        if not pieces:
+            return iter(())
+        model = self.load()
+        return self._chunks(model, pieces, self._base_conditionals(model, voice), options)
+
+    def _base_conditionals(self, model: Any, voice: VoiceSpec) -> Any:
+        if voice.conditionals is not None:
+            return load_conditionals(voice.conditionals, model.device)
+        if voice.reference is not None:
+            samples = np.asarray(voice.reference.samples, dtype=np.float32).reshape(-1)
+            rate = voice.reference.sample_rate
+            with self._run_lock, _job_errors():
+                return self._conditionals_from_reference(model, samples, rate)
+        if self._builtin is None:
+            raise EngineUnavailable("this Chatterbox checkpoint has no built-in voice (conds.pt)")
+        return self._builtin
+
+    def _chunks(self, model: Any, pieces: list[str], base: Any, options: SynthesisOptions) -> Iterator[Audio]:
+        conds = _with_exaggeration(base, options.exaggeration, model.device)
+        for index, piece in enumerate(pieces):
+            with self._run_lock, _job_errors():
+                audio = Audio(self._generate(model, conds, piece, options, index), SAMPLE_RATE)
+            if options.speed != 1.0 or options.pitch != 1.0:
+                with _job_errors():
+                    audio = effects.apply(audio, speed=options.speed, pitch=options.pitch)
+                    audio = _rewatermark(model.watermarker, audio)
+            yield _joinable(audio, pause=index < len(pieces) - 1, speed=options.speed)
+
+    @staticmethod
+    def _generate(model: Any, conds: Any, text: str, options: SynthesisOptions, index: int) -> FloatArray:
+        import torch
+
+        if options.seed is None:
+            torch.seed()  # never continue a previous caller's seeded sequence
+        else:
+            torch.manual_seed((options.seed + index) % 2**63)
+        model.conds = conds  # generate() reads (and may replace) model.conds: hence the lock
+        wav = model.generate(
+            text, exaggeration=options.exaggeration, cfg_weight=options.cfg_weight, temperature=options.temperature
+        )
+        return _as_samples(wav)
+
+    @staticmethod
+    def _conditionals_from_reference(model: Any, samples: FloatArray, rate: int) -> Any:
+        """What `ChatterboxTTS.prepare_conditionals` computes, from an array instead of a file."""
+        import librosa
+        import torch
+        from chatterbox.models.s3gen import S3GEN_SR
+        from chatterbox.models.s3tokenizer import S3_SR
+        from chatterbox.models.t3.modules.cond_enc import T3Cond
+        from chatterbox.tts import Conditionals
+
+        wav24 = samples if rate == S3GEN_SR else librosa.resample(samples, orig_sr=rate, target_sr=S3GEN_SR)
+        wav16 = librosa.resample(wav24, orig_sr=S3GEN_SR, target_sr=S3_SR)
+        with torch.inference_mode():
+            gen = model.s3gen.embed_ref(wav24[: model.DEC_COND_LEN], S3GEN_SR, device=model.device)
+            prompt_len = model.t3.hp.speech_cond_prompt_len
+            tokens, _ = model.s3gen.tokenizer.forward([wav16[: model.ENC_COND_LEN]], max_len=prompt_len)
+            speaker = torch.from_numpy(model.ve.embeds_from_wavs([wav16], sample_rate=S3_SR))
+            t3 = T3Cond(
+                speaker_emb=speaker.mean(dim=0, keepdim=True),
+                cond_prompt_speech_tokens=tokens.reshape(1, -1),
+                emotion_adv=0.5 * torch.ones(1, 1, 1),
+            ).to(device=model.device)
+        return Conditionals(t3, gen)
+
+
+@contextlib.contextmanager
+def _job_errors() -> Iterator[None]:
+    """Let `AppError`s through; turn any other failure inside the model into `EngineError`."""
+    try:
+        yield
+    except AppError:
+        raise
+    except Exception as exc:
+        raise EngineError(f"chatterbox synthesis failed: {exc}") from exc
+
+
+def _with_exaggeration(base: Any, exaggeration: float, device: str) -> Any:
+    """A per-request copy of `base` with `emotion_adv` set; `base` itself is never mutated."""
+    import torch
+    from chatterbox.models.t3.modules.cond_enc import T3Cond
+    from chatterbox.tts import Conditionals
+
+    t3 = T3Cond(
+        speaker_emb=base.t3.speaker_emb,
+        cond_prompt_speech_tokens=base.t3.cond_prompt_speech_tokens,
+        emotion_adv=float(exaggeration) * torch.ones(1, 1, 1),
+    ).to(device=device)
+    return Conditionals(t3, dict(base.gen))  # S3Gen re-casts ref_dict entries in place: copy the dict
+
+
+def _rewatermark(watermarker: Any, audio: Audio) -> Audio:
+    """Mark audio whose mark post-processing erased; repeat until Perth reads it (one pass may not do)."""
+    samples = audio.samples
+    for _ in range(_REMARK_PASSES):
+        samples = _as_samples(watermarker.apply_watermark(samples, sample_rate=SAMPLE_RATE))
+        if float(watermarker.get_watermark(samples, sample_rate=SAMPLE_RATE, round=False)) >= _DETECTED:
+            break
+    else:
+        log.warning("Perth watermark not detected after %d passes", _REMARK_PASSES)
+    return Audio(samples, SAMPLE_RATE)
+
+
+def _as_samples(wav: Any) -> FloatArray:
+    array = wav.detach().cpu().numpy() if hasattr(wav, "detach") else np.asarray(wav)
+    return np.clip(np.asarray(array, dtype=np.float32).reshape(-1), -1.0, 1.0)
+
+
+def _joinable(audio: Audio, *, pause: bool, speed: float) -> Audio:
+    samples = audio.samples.copy()
+    fade = min(len(samples), int(_FADE_S * SAMPLE_RATE))
+    if fade:
+        samples[-fade:] *= (0.5 + 0.5 * np.cos(np.linspace(0.0, np.pi, fade))).astype(np.float32)
+    if pause:
+        samples = np.concatenate([samples, np.zeros(int(_PAUSE_S * SAMPLE_RATE / speed), dtype=np.float32)])
+    return Audio(samples, SAMPLE_RATE)
+
+
+def _check_voice(voice: VoiceSpec) -> None:
+    if voice.is_custom:
+        if voice.conditionals is None and voice.reference is None:
+            message = "a custom voice needs its prepared conditionals or its reference clip"
+            raise BadRequest(message, code="invalid_voice")
+    elif voice.builtin_id != DEFAULT_VOICE_ID:
+        raise NotFound(
+            f"unknown chatterbox voice {voice.builtin_id!r}; available: {DEFAULT_VOICE_ID}",
+            code="voice_not_found",
+            details={"voice": voice.builtin_id, "available": [DEFAULT_VOICE_ID]},
+        )
+
+
+def _check_options(options: SynthesisOptions) -> None:
+    bounds = {
+        "speed": (effects.MIN_FACTOR, effects.MAX_FACTOR, options.speed),
+        "pitch": (effects.MIN_FACTOR, effects.MAX_FACTOR, options.pitch),
+        "exaggeration": (0.0, 2.0, options.exaggeration),
+        "cfg_weight": (0.0, 1.0, options.cfg_weight),
+        "temperature": (0.05, 5.0, options.temperature),
+    }
+    for name, (low, high, value) in bounds.items():
+        if not low <= value <= high:
+            details = {"option": name, "value": value}
+            raise ValidationFailed(f"{name} must be between {low} and {high}", code="invalid_option", details=details)

@@ -33,13 +33,13 @@ def checkpoint_dir() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def loaded_engine(checkpoint_dir: str) -> Iterator[Any]:
+def loaded_engine(checkpoint_dir: str) -> Any:
     """One model for the module: the engine is process-wide, as in a real server."""
     from core.tts.chatterbox import ChatterboxEngine
 
     engine = ChatterboxEngine(checkpoint_dir=checkpoint_dir, device="cpu")
     engine.load()
-    yield engine
+    return engine
 
 
 @pytest.fixture

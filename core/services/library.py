@@ -13,10 +13,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.errors import ConditionFailed, NotFound
+from core.errors import NotFound
 from core.services.clock import ID_PATTERN
-from core.services.users import user_pk
-from core.storage import MUST_EXIST, BlobNotFound, BlobStore, Item, KVStore, Page
+from core.services.users import delete_with_blobs, user_pk
+from core.storage import BlobNotFound, BlobStore, Item, KVStore, Page
 
 _ID = re.compile(ID_PATTERN)
 MAX_PAGE = 100
@@ -65,9 +65,4 @@ def download(store: KVStore, blobs: BlobStore, *, user_id: str, audio_id: str, f
 
 def delete(store: KVStore, blobs: BlobStore, *, user_id: str, audio_id: str) -> None:
     item = get(store, user_id=user_id, audio_id=audio_id)
-    try:
-        store.delete(item["pk"], item["sk"], cond=MUST_EXIST)
-    except ConditionFailed as exc:  # a concurrent delete won
-        raise NotFound("Already deleted", code="not_found") from exc
-    for key in item.get("blob_keys") or []:
-        blobs.delete(key)
+    delete_with_blobs(store, blobs, item)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from core import security
-from core.errors import Conflict, NotFound, TransactionConflict, Unauthorized
+from core.errors import ConditionFailed, Conflict, NotFound, TransactionConflict, Unauthorized
 from core.services.clock import sortable_id, utcnow_iso
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Cond, Delete, Item, KVStore, Put
 
@@ -122,6 +122,20 @@ def delete_user(store: KVStore, *, user_id: str) -> list[Item]:
         if page.cursor is None:
             return removed
         cursor = page.cursor
+
+
+def delete_with_blobs(store: KVStore, blobs: BlobStore, item: Item) -> None:
+    """Delete a record (it must still exist: a concurrent delete that won answers 404), then its blobs.
+
+    The record goes first: from then on nothing points at the blobs, so a failure while removing them
+    can leave an unreferenced file, never a record whose file is gone.
+    """
+    try:
+        store.delete(item["pk"], item["sk"], cond=MUST_EXIST)
+    except ConditionFailed as exc:
+        raise NotFound("Already deleted", code="not_found") from exc
+    for key in item.get("blob_keys") or []:
+        blobs.delete(key)
 
 
 def delete_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:

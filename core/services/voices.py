@@ -20,7 +20,7 @@ from typing import Any
 
 from core.errors import ConditionFailed, Forbidden, NotFound, ValidationFailed
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
-from core.services.users import user_pk
+from core.services.users import delete_with_blobs, user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, Item, KVStore
 from core.tts.base import Audio, CloningUnsupported, Engine, VoiceSpec
 
@@ -194,9 +194,4 @@ def delete(store: KVStore, blobs: BlobStore, engine: Engine, *, user_id: str, vo
     if any(v.id == voice_id for v in engine.voices()):
         raise Forbidden(f"Voice '{voice_id}' is built in and cannot be deleted", code="builtin_voice")
     item = get_custom(store, user_id=user_id, voice_id=voice_id)
-    try:
-        store.delete(item["pk"], item["sk"], cond=MUST_EXIST)
-    except ConditionFailed as exc:  # a concurrent delete won
-        raise NotFound("Already deleted", code="not_found") from exc
-    for key in item.get("blob_keys") or []:
-        blobs.delete(key)
+    delete_with_blobs(store, blobs, item)

@@ -16,7 +16,7 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -82,6 +82,13 @@ class Capabilities:
     # Format of prepare_voice() output; engines sharing it reuse each other's prepared voices
     # (the chatterbox engine and the runpod proxy to a chatterbox worker). None: cannot clone.
     voice_format: str | None = None
+
+
+def concat(chunks: Iterable[Audio], sample_rate: int) -> Audio:
+    """One Audio from a stream of chunks at `sample_rate` (empty when there are none)."""
+    parts = [np.asarray(chunk.samples, dtype=np.float32).reshape(-1) for chunk in chunks]
+    samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+    return Audio(samples, sample_rate)
 
 
 class CloningUnsupported(BadRequest):

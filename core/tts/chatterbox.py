@@ -36,7 +36,7 @@ import numpy as np
 
 from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
 from core.tts import effects
-from core.tts.base import Audio, BuiltinVoice, Capabilities, FloatArray, SynthesisOptions, VoiceSpec
+from core.tts.base import Audio, BuiltinVoice, Capabilities, FloatArray, SynthesisOptions, VoiceSpec, concat
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,7 @@ class ChatterboxEngine:
         return dump_conditionals(conds)
 
     def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
-        chunks = [chunk.samples for chunk in self.stream(text, voice, options)]
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-        return Audio(samples.astype(np.float32, copy=False), SAMPLE_RATE)
+        return concat(self.stream(text, voice, options), SAMPLE_RATE)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         _check_options(options)

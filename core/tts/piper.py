@@ -40,6 +40,7 @@ from core.tts.base import (
     CloningUnsupported,
     SynthesisOptions,
     VoiceSpec,
+    concat,
 )
 from core.tts.text import split_sentences
 
@@ -125,9 +126,7 @@ class PiperEngine:
 
     def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
         files = self._files(voice)
-        chunks = [chunk.samples for chunk in self.stream(text, voice, options)]
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-        return Audio(samples.astype(np.float32, copy=False), files.sample_rate)
+        return concat(self.stream(text, voice, options), files.sample_rate)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         files = self._files(voice)

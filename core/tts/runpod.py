@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from core.errors import AppError, EngineError, EngineUnavailable, NotFound, ValidationFailed
-from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec
+from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat
 from core.tts.text import split_sentences
 
 if TYPE_CHECKING:
@@ -101,9 +101,7 @@ class RunPodEngine:
 
     # -- engine protocol -----------------------------------------------------------------------
     def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
-        chunks = [chunk.samples for chunk in self.stream(text, voice, options)]
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-        return Audio(samples.astype(np.float32, copy=False), SAMPLE_RATE)
+        return concat(self.stream(text, voice, options), SAMPLE_RATE)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         _check_options(options)

@@ -16,12 +16,14 @@ import secrets
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jwt
-from passlib.context import CryptContext
 
 from core.errors import Unauthorized
+
+if TYPE_CHECKING:
+    from passlib.context import CryptContext
 
 ALGORITHM = "HS256"
 TokenType = Literal["access", "refresh"]
@@ -30,6 +32,8 @@ REQUIRED_CLAIMS = ["sub", "type", "jti", "sid", "iat", "nbf", "exp", "iss", "aud
 
 @lru_cache(maxsize=1)
 def _context() -> CryptContext:
+    from passlib.context import CryptContext  # loaded on the first hash: the read-only handlers never pay for it
+
     return CryptContext(schemes=["argon2", "bcrypt"], deprecated="auto")
 
 

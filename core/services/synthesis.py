@@ -26,17 +26,16 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from core.errors import ValidationFailed
 from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.users import user_pk
 from core.storage import MUST_NOT_EXIST, BlobStore, Item, KVStore
-from core.tts.base import Audio, Engine, FloatArray, SynthesisOptions, VoiceSpec
+from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.text import normalize
 
 if TYPE_CHECKING:
+    from core.tts.base import FloatArray
     from core.tts.streaming import StreamEncoder
 
 ENGINE_OPTIONS = ("exaggeration", "cfg_weight", "temperature", "seed")
@@ -209,6 +208,8 @@ class AudioStream:
         return self._encoder
 
     def _run(self, store: KVStore, blobs: BlobStore, engine: Engine, job: _Job) -> Generator[bytes, None, None]:
+        import numpy as np
+
         from core.tts.codecs import resample
 
         pieces: list[FloatArray] = []

@@ -18,14 +18,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
-
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from core.errors import BadRequest
 
-FloatArray = npt.NDArray[np.float32]
+if TYPE_CHECKING:  # numpy is imported where samples are made, not by the light handlers at import
+    import numpy as np
+    import numpy.typing as npt
+
+    FloatArray = npt.NDArray[np.float32]
+
+
+def __getattr__(name: str) -> object:
+    """`FloatArray` at run time, for modules that use it outside annotations (imports numpy then)."""
+    if name == "FloatArray":
+        import numpy as np
+        import numpy.typing as npt
+
+        return npt.NDArray[np.float32]
+    raise AttributeError(name)
 
 
 @dataclass(frozen=True)
@@ -86,6 +97,8 @@ class Capabilities:
 
 def concat(chunks: Iterable[Audio], sample_rate: int) -> Audio:
     """One Audio from a stream of chunks at `sample_rate` (empty when there are none)."""
+    import numpy as np
+
     parts = [np.asarray(chunk.samples, dtype=np.float32).reshape(-1) for chunk in chunks]
     samples = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     return Audio(samples, sample_rate)

@@ -14,6 +14,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "chatterbox", "onnxruntime", "piper", "parselmouth", "faster_whisper", "scipy", "perth")
+# Not heavy, but each costs cold-start time and is only needed once a request uses it.
+FIRST_USE = ("numpy", "soundfile", "soxr", "passlib", "runpod")
 MODULES = sorted(
     f"handlers.{p.stem}" for p in (ROOT / "handlers").glob("*.py") if p.stem not in ("__init__", "runpod_worker")
 )
@@ -34,3 +36,4 @@ def test_handler_import_is_light(module: str) -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert not loaded & set(HEAVY), f"{module} imports {sorted(loaded & set(HEAVY))}"
+    assert not loaded & set(FIRST_USE), f"{module} imports {sorted(loaded & set(FIRST_USE))} at import time"

@@ -195,22 +195,28 @@ def create_app(*routers: APIRouter, title: str | None = None) -> FastAPI:
 
 
 # -- dependencies ------------------------------------------------------------------------------
-def get_store() -> KVStore:
+# The accessors below are `async def` on purpose: they only return a process singleton, and FastAPI
+# would otherwise send each sync dependency through the thread pool (one hop per dependency per request).
+async def get_store() -> KVStore:
     return runtime.store()
 
 
-def get_blobs() -> BlobStore:
+async def get_blobs() -> BlobStore:
     return runtime.blobs()
 
 
-def get_engine() -> Engine:
+async def get_engine() -> Engine:
     return runtime.engine()
 
 
 StoreDep = Annotated[KVStore, Depends(get_store)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def settings_dependency() -> Settings:
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key (cbx_...)")
 

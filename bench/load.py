@@ -59,7 +59,7 @@ class Stats:
 
 
 async def user_loop(base: str, name: str, deadline: float, stats: Stats, rng: random.Random) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=60) as http:
         password = "load test password"  # noqa: S105
         await http.post("/auth/register", json={"username": name, "email": f"{name}@example.com", "password": password})
         tokens = (await http.post("/auth/login", json={"username": name, "password": password})).json()
@@ -73,23 +73,33 @@ async def user_loop(base: str, name: str, deadline: float, stats: Stats, rng: ra
             if op in ("info", "download") and not audio_ids:
                 op = "synthesize"
             started = time.perf_counter()
-            if op == "profile":
-                response = await http.get("/profile", headers=headers)
-            elif op == "voices":
-                response = await http.get("/voices", headers=headers)
-            elif op == "history":
-                response = await http.get("/audio?limit=20", headers=headers)
-            elif op == "info":
-                response = await http.get(f"/audio/{rng.choice(audio_ids)}/info", headers=headers)
-            elif op == "download":
-                response = await http.get(f"/audio/{rng.choice(audio_ids)}", headers=headers)
-            elif op == "synthesize":
-                response = await http.post("/synthesize", headers=headers, json={"text": rng.choice(TEXTS)})
-                if response.status_code == 201:
-                    audio_ids.append(response.json()["audio_id"])
-            else:
-                response = await http.post("/auth/login", json={"username": name + "x", "password": "wrong!"})
+            try:
+                response = await _call(http, op, headers, audio_ids, rng, name)
+            except httpx.HTTPError as exc:  # a timeout or a dropped connection is a failure too
+                stats.requests += 1
+                stats.unexpected.append(f"{op}: {type(exc).__name__} after {time.perf_counter() - started:.1f} s")
+                continue
+            if op == "synthesize" and response.status_code == 201:
+                audio_ids.append(response.json()["audio_id"])
             stats.record(op, response, started)
+
+
+async def _call(
+    http: httpx.AsyncClient, op: str, headers: dict[str, str], audio_ids: list[str], rng: random.Random, name: str
+) -> httpx.Response:
+    if op == "profile":
+        return await http.get("/profile", headers=headers)
+    if op == "voices":
+        return await http.get("/voices", headers=headers)
+    if op == "history":
+        return await http.get("/audio?limit=20", headers=headers)
+    if op == "info":
+        return await http.get(f"/audio/{rng.choice(audio_ids)}/info", headers=headers)
+    if op == "download":
+        return await http.get(f"/audio/{rng.choice(audio_ids)}", headers=headers)
+    if op == "synthesize":
+        return await http.post("/synthesize", headers=headers, json={"text": rng.choice(TEXTS)})
+    return await http.post("/auth/login", json={"username": name + "x", "password": "wrong!"})
 
 
 def percentile(values: list[float], q: float) -> float:

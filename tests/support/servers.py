@@ -2,6 +2,8 @@
 
 Contract: each context manager starts a subprocess bound to 127.0.0.1 on a free port, waits until
 it answers, yields its base URL, and stops it (terminate, then kill) on exit, whatever happened.
+A server's output goes to a temporary log file, never to an unread pipe: a full pipe would block
+the server on its next log line (a busy server writes one per request).
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -27,12 +31,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, *, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_http(
+    url: str, *, timeout: float = 60.0, proc: subprocess.Popen[bytes] | None = None, log: IO[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{out[-4000:]}")
+            out = b""
+            if log is not None:
+                log.seek(0)
+                out = log.read()
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{out.decode(errors='replace')[-4000:]}")
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
@@ -65,36 +74,29 @@ def stop_by_url(url: str) -> None:
 def moto_server() -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
-    proc = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
     url = f"http://127.0.0.1:{port}"
-    _RUNNING[url] = proc
-    try:
-        wait_http(f"{url}/moto-api/", proc=proc)
-        yield url
-    finally:
-        stop(proc)
-        _RUNNING.pop(url, None)
+    with tempfile.TemporaryFile() as log:
+        command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        _RUNNING[url] = proc
+        try:
+            wait_http(f"{url}/moto-api/", proc=proc, log=log)
+            yield url
+        finally:
+            stop(proc)
+            _RUNNING.pop(url, None)
 
 
 @contextmanager
 def api_server(env: dict[str, str], *, timeout: float = 120.0) -> Iterator[str]:
     """`uvicorn local_server:app` in a subprocess with `env` added to the environment."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "local_server:app", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, **env},
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", timeout=timeout, proc=proc)
-        yield url
-    finally:
-        stop(proc)
+    command = [sys.executable, "-m", "uvicorn", "local_server:app", "--host", "127.0.0.1", "--port", str(port)]
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        try:
+            wait_http(f"{url}/health", timeout=timeout, proc=proc, log=log)
+            yield url
+        finally:
+            stop(proc)

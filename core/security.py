@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal
 
-import jwt
-
 from core.errors import Unauthorized
 
 if TYPE_CHECKING:
@@ -111,10 +109,14 @@ def encode_token(
         "iss": issuer,
         "aud": audience,
     }
+    import jwt  # pyjwt pulls in `cryptography` (~40 ms): paid by the first token, not by every cold start
+
     return jwt.encode(payload, key, algorithm=ALGORITHM), claims
 
 
 def decode_token(token: str, *, expected_type: TokenType, key: str, issuer: str, audience: str) -> TokenClaims:
+    import jwt
+
     try:
         header = jwt.get_unverified_header(token)
         if header.get("alg") != ALGORITHM:

@@ -15,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "chatterbox", "onnxruntime", "piper", "parselmouth", "faster_whisper", "scipy", "perth")
 # Not heavy, but each costs cold-start time and is only needed once a request uses it.
-FIRST_USE = ("numpy", "soundfile", "soxr", "passlib", "runpod")
+FIRST_USE = ("numpy", "soundfile", "soxr", "passlib", "runpod", "jwt", "cryptography")
 MODULES = sorted(
     f"handlers.{p.stem}" for p in (ROOT / "handlers").glob("*.py") if p.stem not in ("__init__", "runpod_worker")
 )

@@ -148,8 +148,9 @@ class SqliteStore:
         if limit < 1:
             raise ValueError("limit must be positive")
         after = decode_cursor(cursor) if cursor else None
-        clauses = ["pk = ?", "substr(sk, 1, ?) = ?", "(ttl IS NULL OR ttl > ?)"]
-        params: list[object] = [pk, len(sk_prefix), sk_prefix, now_epoch()]
+        # A key range, not substr(): the (pk, sk) primary key index then reads only the prefix's rows.
+        clauses = ["pk = ?", "sk >= ?", "sk < ?", "(ttl IS NULL OR ttl > ?)"]
+        params: list[object] = [pk, sk_prefix, sk_prefix + "\U0010ffff", now_epoch()]
         if after is not None:
             clauses.append("sk < ?" if descending else "sk > ?")
             params.append(after)

@@ -4,7 +4,7 @@ Contract: see `core.storage.base`. One table `items(pk, sk, data JSON, ttl)` in 
 DATA_DIR, WAL mode, one connection per thread. Every conditional write runs inside
 `BEGIN IMMEDIATE`, which takes SQLite's write lock, so conditions, counters and transactions are
 atomic across threads and processes sharing the file. Expired items are filtered on read and purged
-opportunistically.
+opportunistically. `local_reads` tells async callers that a read may run on the event loop.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 
 
 class SqliteStore:
+    local_reads = True  # point reads are local and never wait on a lock (WAL): fine on an event loop
+
     def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
         self.path = str(path)
         if self.path != ":memory:":

@@ -29,10 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from core.errors import AppError, EngineError, NotFound, ValidationFailed
-from core.tts import effects
 from core.tts.base import (
     Audio,
     BuiltinVoice,
@@ -129,6 +126,8 @@ class PiperEngine:
         return concat(self.stream(text, voice, options), files.sample_rate)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
+        from core.tts import effects  # numpy and effects load with the first job, not the engine
+
         files = self._files(voice)
         for name, value in (("speed", options.speed), ("pitch", options.pitch)):
             if not effects.MIN_FACTOR <= value <= effects.MAX_FACTOR:
@@ -165,6 +164,10 @@ class PiperEngine:
             return self._loaded[voice_id]
 
     def _chunks(self, files: _VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
+        import numpy as np
+
+        from core.tts import effects
+
         pieces = split_sentences(text, MAX_CHARS)
         if not pieces:
             return

@@ -150,12 +150,16 @@ class SqliteStore:
         if limit < 1:
             raise ValueError("limit must be positive")
         after = decode_cursor(cursor) if cursor else None
-        # A key range, not substr(): the (pk, sk) primary key index then reads only the prefix's rows.
-        clauses = ["pk = ?", "sk >= ?", "sk < ?", "(ttl IS NULL OR ttl > ?)"]
-        params: list[object] = [pk, sk_prefix, sk_prefix + "\U0010ffff", now_epoch()]
-        if after is not None:
-            clauses.append("sk < ?" if descending else "sk > ?")
-            params.append(after)
+        # One lower and one upper bound on sk (never substr(), never two bounds on one side): the
+        # (pk, sk) primary key index then reads exactly the rows of the page, whatever the history size.
+        lower_op, lower = ">=", sk_prefix
+        upper_op, upper = "<", sk_prefix + "\U0010ffff"
+        if after is not None and not descending and after >= lower:
+            lower_op, lower = ">", after
+        if after is not None and descending and after < upper:
+            upper = after
+        clauses = ["pk = ?", f"sk {lower_op} ?", f"sk {upper_op} ?", "(ttl IS NULL OR ttl > ?)"]
+        params: list[object] = [pk, lower, upper, now_epoch()]
         order = "DESC" if descending else "ASC"
         # Only fixed clause strings are joined; every value is a bound parameter.
         sql = f"SELECT pk, sk, data, ttl FROM items WHERE {' AND '.join(clauses)} ORDER BY sk {order} LIMIT ?"  # noqa: S608

@@ -217,7 +217,7 @@ def run(profile: Profile) -> Result:
                     reference["rps"],
                     "FastAPI JWT-decode endpoint",
                     r,
-                    note="bench/async_deps_app.py: cheap dependencies async via dependency_overrides; no bar",
+                    note="bench/async_deps_app.py: same app, remaining plain-def dependencies async; no bar",
                 )
             )
             continue

@@ -19,12 +19,13 @@ import time
 import traceback
 
 from bench import BENCHMARKS
-from bench.common import PYTHON, ROOT, Result, machine_info, parse_profile, print_result, save
+from bench.common import PYTHON, ROOT, Result, code_version, machine_info, parse_profile, print_result, save
 
 
 def run_one(name: str, argv: list[str]) -> bool:
     profile = parse_profile(argv)
     load_before = [round(x, 2) for x in os.getloadavg()]
+    version = code_version()
     started = time.perf_counter()
     try:
         module = importlib.import_module(f"bench.{name}")
@@ -36,6 +37,7 @@ def run_one(name: str, argv: list[str]) -> bool:
         ok = False
     result.duration_s = time.perf_counter() - started
     result.params["machine"] = machine_info()
+    result.params["code"] = version
     result.params["load_avg_1_5_15_min"] = {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]}
     print_result(result)
     path = save(result)

@@ -23,12 +23,15 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from bench.common import Figure, Profile, Result, Table, median, ratio, temp_dir
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # chatterbox's per-token progress bar; read when tqdm is imported
+warnings.filterwarnings("ignore", category=FutureWarning)  # deprecations inside chatterbox's dependencies
+warnings.filterwarnings("ignore", category=UserWarning)
 
 SEED = 1234
 TEXT = "Hello, this is my own cloned voice, reading one short sentence for the benchmark."

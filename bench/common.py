@@ -236,6 +236,25 @@ def machine_info() -> dict[str, Any]:
     return info
 
 
+def code_version() -> str:
+    """The commit measured, and the product files that differed from it (read-only git commands)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "core", "handlers", "local_server.py"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split("\n")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    changed = sorted(line[3:] for line in dirty if line.strip())
+    return head + (f" + uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 # -- processes and memory ------------------------------------------------------------------------
 def proc_status_mib(pid: int | str = "self", key: str = "VmRSS") -> float:
     """VmRSS (current) or VmHWM (peak) of a process in MiB; NaN if it is gone."""

@@ -106,12 +106,12 @@ def render(*, command: str = "python -m bench", output: Path | None = None) -> P
 
 def _section(result: Result, analysis: str) -> list[str]:
     load = result.params.get("load_avg_1_5_15_min", {})
-    params = {k: v for k, v in result.params.items() if k not in ("machine", "load_avg_1_5_15_min")}
+    params = {k: v for k, v in result.params.items() if k not in ("machine", "load_avg_1_5_15_min", "code")}
     lines = [
         f"## {result.title} (`{result.name}`)",
         "",
-        f"Run {result.started}, profile `{result.profile}`, {result.duration_s:.0f} s; load average "
-        f"before {load.get('before', '?')}, after {load.get('after', '?')}.",
+        f"Run {result.started} on code {result.params.get('code', '?')}, profile `{result.profile}`, "
+        f"{result.duration_s:.0f} s; load average before {load.get('before', '?')}, after {load.get('after', '?')}.",
         "",
         "<details><summary>Method</summary>",
         "",

@@ -33,6 +33,7 @@ from bench.common import (
     Table,
     load_test,
     median,
+    per_call_us,
     ratio,
     register_user,
     temp_dir,
@@ -42,16 +43,6 @@ from bench.texts import SENTENCE
 BAR = 0.5
 CONNECTIONS = 8
 WHAT_IF = "what-if async deps: "
-
-
-def _per_call_us(fn: Callable[[], Any], *, seconds: float = 0.4) -> float:
-    fn()
-    calls = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        fn()
-        calls += 1
-    return (time.perf_counter() - started) / max(calls, 1) * 1e6
 
 
 def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
@@ -93,7 +84,7 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
         ("GET /audio/{id}/info body: library.get + audio_out", info),
         ("one sqlite point read (store.get)", lambda: store.get(f"USER#{claims.sub}", "PROFILE")),
     ]
-    return [[label, _per_call_us(fn)] for label, fn in steps]
+    return [[label, per_call_us(fn, seconds=0.4)] for label, fn in steps]
 
 
 def _sync_callables(module: str, path: str) -> list[str]:

@@ -30,7 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -475,3 +475,14 @@ def timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn(*args, **kwargs)
     return time.perf_counter() - start, value
+
+
+def per_call_us(fn: Callable[[], Any], *, seconds: float = 0.3) -> float:
+    """Mean microseconds per call of `fn`, calling it repeatedly for about `seconds` (after one warm-up)."""
+    fn()
+    calls = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        fn()
+        calls += 1
+    return (time.perf_counter() - started) / max(calls, 1) * 1e6

@@ -15,12 +15,25 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
 from typing import Any
 
-from bench.common import Figure, Profile, Result, Server, Table, linear_fit, median, percentile, ratio, temp_dir
+from bench.common import (
+    Figure,
+    Profile,
+    Result,
+    Server,
+    Table,
+    linear_fit,
+    median,
+    per_call_us,
+    percentile,
+    ratio,
+    temp_dir,
+)
 from bench.engine_worker import Worker
 from bench.fixtures import direct_user, insert_history
 from bench.texts import text_of_length
@@ -131,10 +144,10 @@ def _history(profile: Profile, result: Result) -> None:
                         client.get(path, params=params).raise_for_status()
                         latencies[name].append((time.perf_counter() - started) * 1e3)
                 store_us = {
-                    "audio query (newest 20)": _per_call_us(
+                    "audio query (newest 20)": per_call_us(
                         lambda: user.store.query(pk, sk_prefix="AUDIO#", limit=20, descending=True)
                     ),
-                    "voices.list_voices": _per_call_us(
+                    "voices.list_voices": per_call_us(
                         lambda: voices.list_voices(user.store, engine, user_id=user.user_id)
                     ),
                 }
@@ -171,16 +184,6 @@ def _history(profile: Profile, result: Result) -> None:
         )
 
 
-def _per_call_us(fn: Any, seconds: float = 0.3) -> float:
-    fn()
-    calls = 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        fn()
-        calls += 1
-    return (time.perf_counter() - started) / max(calls, 1) * 1e6
-
-
 def _query_plans(store: Any, pk: str, deep: str) -> list[str]:
     """The plan and cost of the SQL that SqliteStore actually runs for each list query (captured with
     sqlite's trace callback, bound values expanded), at the largest history."""
@@ -207,7 +210,7 @@ def _query_plans(store: Any, pk: str, deep: str) -> list[str]:
         if sql is None:
             continue
         plan = "; ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
-        took = _per_call_us(lambda kwargs=kwargs: store.query(pk, **kwargs), 0.2)
+        took = per_call_us(functools.partial(store.query, pk, **kwargs), seconds=0.2)
         out.append(f"{label}: sqlite plan `{plan}`; {took / 1e3:.2f} ms per query at the largest history.")
     return out
 

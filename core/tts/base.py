@@ -12,6 +12,8 @@ Contract:
 - Engines raise `core.errors.EngineError` (the job failed) or `EngineUnavailable` (cannot run now);
   never anything else for an engine-side failure.
 - Engines are thread-safe: an engine whose model cannot serve two jobs at once serialises them.
+- `estimate_seconds(text, options)` is the engine's cheap estimate, made before any model work, of
+  how many seconds of audio `text` gives at `options` (speed included): what a request costs.
 """
 
 from __future__ import annotations
@@ -95,6 +97,14 @@ class Capabilities:
     voice_format: str | None = None
 
 
+PROSE_CHARS_PER_SECOND = 14.0  # ordinary English prose read aloud at speed 1.0
+
+
+def prose_seconds(text: str, options: SynthesisOptions) -> float:
+    """Seconds of audio `text` takes when read like ordinary prose at `options.speed`."""
+    return len(text) / PROSE_CHARS_PER_SECOND / options.speed
+
+
 def concat(chunks: Iterable[Audio], sample_rate: int) -> Audio:
     """One Audio from a stream of chunks at `sample_rate` (empty when there are none)."""
     import numpy as np
@@ -120,3 +130,5 @@ class Engine(Protocol):
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]: ...
 
     def prepare_voice(self, reference: Audio) -> bytes: ...
+
+    def estimate_seconds(self, text: str, options: SynthesisOptions) -> float: ...

@@ -36,7 +36,16 @@ import numpy as np
 
 from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
 from core.tts import effects
-from core.tts.base import Audio, BuiltinVoice, Capabilities, FloatArray, SynthesisOptions, VoiceSpec, concat
+from core.tts.base import (
+    Audio,
+    BuiltinVoice,
+    Capabilities,
+    FloatArray,
+    SynthesisOptions,
+    VoiceSpec,
+    concat,
+    prose_seconds,
+)
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -154,6 +163,9 @@ class ChatterboxEngine:
             return ChatterboxTTS.from_pretrained(device)
         except Exception as exc:
             raise EngineUnavailable(f"could not load Chatterbox from {where}: {exc}") from exc
+
+    def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
+        return prose_seconds(text, options)
 
     def prepare_voice(self, reference: Audio) -> bytes:
         samples = np.asarray(reference.samples, dtype=np.float32).reshape(-1)

@@ -38,6 +38,7 @@ from core.tts.base import (
     SynthesisOptions,
     VoiceSpec,
     concat,
+    prose_seconds,
 )
 from core.tts.text import split_sentences
 
@@ -117,6 +118,9 @@ class PiperEngine:
 
     def voices(self) -> list[BuiltinVoice]:
         return [files.info for files in self._voices.values()]
+
+    def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
+        return prose_seconds(text, options)
 
     def prepare_voice(self, reference: Audio) -> bytes:
         raise CloningUnsupported(_CLONING_MESSAGE)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from core.errors import AppError, EngineError, EngineUnavailable, NotFound, ValidationFailed
-from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat
+from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat, prose_seconds
 from core.tts.text import split_sentences
 
 if TYPE_CHECKING:
@@ -113,6 +113,9 @@ class RunPodEngine:
         for index, text in enumerate(texts):
             audio = self._synthesize_job(text, voice, options)
             yield audio if index == 0 else Audio(np.concatenate([pause, audio.samples]), SAMPLE_RATE)
+
+    def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
+        return prose_seconds(text, options)
 
     def prepare_voice(self, reference: Audio) -> bytes:
         output = self._run_job({"action": "prepare_voice", "voice": {"reference_base64": _flac_b64(reference)}})

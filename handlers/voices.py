@@ -55,6 +55,8 @@ def create_voice(
         name=name.strip() or "voice",
         description=description,
         data=data,
+        max_decoded_samples=settings.max_upload_decoded_samples,
+        decode_slots=settings.max_parallel_decodes,
     )
     return VoiceOut.model_validate(voice)
 

@@ -122,3 +122,15 @@ def test_stream_without_a_stated_length_stops_reading_at_the_sample_cap() -> Non
         codecs.decode(streamed, max_duration_s=0.25, max_samples=8000)
     assert too_long.value.code == codecs.TOO_LONG_CODE
     assert codecs.decode(streamed, max_duration_s=60, max_samples=16000).samples.size == 16000
+
+
+def test_runpod_worker_references_get_the_same_caps_and_come_out_at_24_khz() -> None:
+    from handlers import runpod_worker
+
+    bomb = flac_bomb(channels=8, rate=192000, seconds=20, tone_s=1.0)  # 31 M samples > the 24 M default
+    with pytest.raises(PayloadTooLarge):
+        runpod_worker._reference(runpod_worker.VoiceInput(kind="reference_base64", data=bomb))
+    clip = flac_bomb(channels=2, rate=48000, seconds=4, tone_s=4.0)
+    spec = runpod_worker._reference(runpod_worker.VoiceInput(kind="reference_base64", data=clip))
+    assert spec.reference is not None
+    assert spec.reference.sample_rate == codecs.REFERENCE_RATE

@@ -6,8 +6,8 @@ Contract:
 - Another user's audio id, or a malformed one, is indistinguishable from a missing one (404).
 - `download` returns the stored bytes for the stored format (or a name for the same stream: ogg and
   opus). Another format is converted once and cached: the first download counts against the user's
-  `conversions_per_hour` (429 beyond), decodes and encodes inside one of `decode_slots` process-wide
-  slots, stores the converted blob next to the original (`audio/<uid>/<aid>.<ext>`) and references it
+  `conversions_per_hour` (429 beyond), transcodes block by block inside one of `decode_slots`
+  process-wide slots, stores the converted blob next to the original (`audio/<uid>/<aid>.<ext>`) and references it
   from the record's `conversions` ({format: key}) and `blob_keys`, by a write conditioned on the
   record's `blob_keys` being as read; later downloads serve that blob with no encoding and no charge.
   A conversion whose record vanished meanwhile removes its blob again (404).
@@ -131,11 +131,9 @@ def _convert(
     source = _blob(blobs, item["blob_key"], audio_id)
     with codecs.decode_slot(limit=decode_slots):
         if item["format"] == "pcm":
-            audio = codecs.decode_pcm(source, int(item["sample_rate"]))
+            data = codecs.encode(codecs.decode_pcm(source, int(item["sample_rate"])), target)
         else:
-            audio = codecs.decode(source, max_duration_s=float(item["duration"]) + 60.0)
-        del source
-        data = codecs.encode(audio, target)
+            data = codecs.transcode(source, target, max_duration_s=float(item["duration"]) + 60.0)
     key = audio_key(user_id, audio_id, target)
     blobs.put(key, data, content_type=codecs.content_type(target))
     _reference(store, blobs, item, target, key)

@@ -7,7 +7,8 @@ contract, so callers write `from core.tts import codecs; codecs.encode(...)` (an
   `same_stream`, `output_rate`), `encode`, `decode_pcm`, `resample`.
 - `core.tts.decoding`: `decode` of uploads with caps checked from the header (channels, rate,
   duration, channels x frames) and samples read block by block into mono at the target rate, in
-  bounded memory; `decode_slot`, a process-wide limit on parallel decodes; the error codes.
+  bounded memory; `transcode` (decode + encode, block by block); `decode_slot`, a process-wide
+  limit on parallel decodes; the error codes.
 - `core.tts.levels`: `rms_dbfs`, `frame_dbfs`, `is_silent`, `peak_normalize`, `trim_silence`,
   `normalize_reference` in bounded memory (no frames x window matrix).
 """
@@ -28,6 +29,7 @@ from core.tts.decoding import (
     UNSUPPORTED_CONTAINER_CODE,
     decode,
     decode_slot,
+    transcode,
 )
 from core.tts.formats import (
     CORRUPT_CODE,
@@ -89,5 +91,6 @@ __all__ = [
     "resample",
     "rms_dbfs",
     "same_stream",
+    "transcode",
     "trim_silence",
 ]

@@ -14,6 +14,8 @@ Contract:
   the mono clip at the output rate, never the source's channels x rate. A header that under-states or
   omits the length (streamed FLAC, MP3/Ogg without a frame count) cannot make it read more: the read
   stops at the first frame past the caps and raises the same errors.
+- `transcode(data, fmt, *, max_duration_s)` is `encode(decode(data), fmt)` done block by block (same
+  checks, no sample cap): its memory is the source and output files plus one block, not the clip.
 - Undecodable or unsupported data raise `UnsupportedMediaType` (415). Every error has its `*_CODE`.
 - `decode_slot(limit=, wait_s=)` holds one of `limit` process-wide slots (0 = unlimited) around a
   decode and its analysis, so parallel requests hold at most `limit` clips at a time; when no slot frees
@@ -33,7 +35,7 @@ import numpy as np
 
 from core.errors import PayloadTooLarge, ServiceUnavailable, UnsupportedMediaType, ValidationFailed
 from core.tts.base import Audio, FloatArray
-from core.tts.formats import CORRUPT_CODE, RESAMPLE_QUALITY
+from core.tts.formats import CORRUPT_CODE, RESAMPLE_QUALITY, get_format, output_rate
 
 UNDECODABLE_CODE = "audio_undecodable"
 UNSUPPORTED_CONTAINER_CODE = "audio_format_unsupported"
@@ -53,6 +55,19 @@ _DECODABLE = frozenset({"WAV", "WAVEX", "RF64", "W64", "FLAC", "OGG", "MP3"})
 _UNKNOWN_FRAMES = 2**63 - 1  # libsndfile's SF_COUNT_MAX: length not stated
 
 
+def _open(data: bytes) -> Any:
+    import soundfile as sf
+
+    if not data:
+        raise UnsupportedMediaType("the upload is empty, not audio", code=UNDECODABLE_CODE)
+    try:
+        return sf.SoundFile(io.BytesIO(data))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise UnsupportedMediaType(
+            "could not read audio: expected WAV, FLAC, Ogg (Vorbis/Opus) or MP3", code=UNDECODABLE_CODE
+        ) from exc
+
+
 def decode(
     data: bytes,
     *,
@@ -63,30 +78,52 @@ def decode(
     max_sample_rate: int = MAX_SAMPLE_RATE,
     min_sample_rate: int = MIN_SAMPLE_RATE,
 ) -> Audio:
-    import soundfile as sf
-
-    if not data:
-        raise UnsupportedMediaType("the upload is empty, not audio", code=UNDECODABLE_CODE)
-    try:
-        handle = sf.SoundFile(io.BytesIO(data))
-    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise UnsupportedMediaType(
-            "could not read audio: expected WAV, FLAC, Ogg (Vorbis/Opus) or MP3", code=UNDECODABLE_CODE
-        ) from exc
-    with handle:
+    with _open(data) as handle:
         _check_header(handle, max_duration_s, max_samples, max_channels, max_sample_rate, min_sample_rate)
         source_rate, channels = int(handle.samplerate), int(handle.channels)
         by_duration = math.floor(max_duration_s * source_rate)
         by_samples = max_samples // channels if max_samples is not None else by_duration
         try:
-            samples = _read_mono(handle, min(by_duration, by_samples), source_rate, rate)
+            blocks = list(_mono_blocks(handle, min(by_duration, by_samples), source_rate, rate))
         except _OverCap:
             if by_samples < by_duration:
                 raise _too_large(None, max_samples or 0) from None
             raise _too_long(None, max_duration_s) from None
+    samples = np.concatenate(blocks) if blocks else np.zeros(0, dtype=np.float32)
+    blocks.clear()
     if samples.size == 0:
         raise ValidationFailed("the audio contains no samples", code=EMPTY_CODE)
     return Audio(samples, rate or source_rate)
+
+
+def transcode(data: bytes, fmt: str, *, max_duration_s: float) -> bytes:
+    """`encode(decode(data), fmt)` block by block: memory is the two files and one block, not the clip."""
+    import soundfile as sf
+
+    spec = get_format(fmt)
+    buffer = io.BytesIO()
+    with _open(data) as handle:
+        _check_header(handle, max_duration_s, None, MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE)
+        source_rate = int(handle.samplerate)
+        rate = output_rate(source_rate, spec.name)
+        blocks = _mono_blocks(handle, math.floor(max_duration_s * source_rate), source_rate, rate)
+        try:
+            if spec.container is None:
+                for block in blocks:
+                    buffer.write(np.round(block * 32767.0).astype("<i2").tobytes())
+                return buffer.getvalue()
+            with sf.SoundFile(
+                buffer, "w", samplerate=rate, channels=1, format=spec.container, subtype=spec.subtype
+            ) as out:
+                written = 0
+                for block in blocks:
+                    out.write(block)
+                    written += len(block)
+                if not written:  # as encode(): empty audio is 20 ms of silence
+                    out.write(np.zeros(max(1, rate // 50), dtype=np.float32))
+        except _OverCap:
+            raise _too_long(None, max_duration_s) from None
+    return buffer.getvalue()
 
 
 def _check_header(
@@ -166,8 +203,8 @@ def _block_reader(handle: Any) -> Callable[[int], FloatArray]:
     return read_raw
 
 
-def _read_mono(handle: Any, max_frames: int, source_rate: int, rate: int | None) -> FloatArray:
-    """Mono samples at `rate` (or the source rate), block by block; `_OverCap` past `max_frames`."""
+def _mono_blocks(handle: Any, max_frames: int, source_rate: int, rate: int | None) -> Iterator[FloatArray]:
+    """Mono blocks at `rate` (or the source rate), within [-1, 1]; `_OverCap` past `max_frames`."""
     import soundfile as sf
 
     stream: Any = None
@@ -176,31 +213,32 @@ def _read_mono(handle: Any, max_frames: int, source_rate: int, rate: int | None)
 
         stream = soxr.ResampleStream(source_rate, rate, 1, dtype="float32", quality=RESAMPLE_QUALITY)
     read = _block_reader(handle)
-    out: list[FloatArray] = []
     total = 0
-    try:
-        while True:
+    while True:
+        try:
             block = read(min(BLOCK_FRAMES, max_frames + 1 - total))
-            if len(block) == 0:
-                break
-            total += len(block)
-            if total > max_frames:
-                raise _OverCap
-            mono = block.mean(axis=1, dtype=np.float32)
-            np.nan_to_num(mono, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-            np.clip(mono, -1.0, 1.0, out=mono)
-            out.append(mono if stream is None else np.asarray(stream.resample_chunk(mono), dtype=np.float32))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise UnsupportedMediaType("the audio data is corrupt or truncated", code=CORRUPT_CODE) from exc
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            raise UnsupportedMediaType("the audio data is corrupt or truncated", code=CORRUPT_CODE) from exc
+        if len(block) == 0:
+            break
+        total += len(block)
+        if total > max_frames:
+            raise _OverCap
+        mono = block.mean(axis=1, dtype=np.float32)
+        np.nan_to_num(mono, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        np.clip(mono, -1.0, 1.0, out=mono)
+        if stream is None:
+            yield mono
+        else:
+            yield _clip(stream.resample_chunk(mono))
     if stream is not None and total:
-        out.append(np.asarray(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True), dtype=np.float32))
-    if not out:
-        return np.zeros(0, dtype=np.float32)
-    samples = np.concatenate(out).astype(np.float32, copy=False)
-    out.clear()
-    if stream is not None:
-        np.clip(samples, -1.0, 1.0, out=samples)
-    return samples
+        yield _clip(stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True))
+
+
+def _clip(samples: Any) -> FloatArray:
+    out = np.asarray(samples, dtype=np.float32)
+    np.clip(out, -1.0, 1.0, out=out)
+    return out
 
 
 _slots: dict[int, threading.BoundedSemaphore] = {}

@@ -20,15 +20,17 @@ TEXT = "The conversion is made once and kept."
 
 @pytest.fixture
 def encodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Formats passed to codecs.encode (the real encoder still runs)."""
+    """Formats passed to codecs.encode or codecs.transcode (the real encoders still run)."""
     calls: list[str] = []
-    real = codecs.encode
+    for name in ("encode", "transcode"):
+        real = getattr(codecs, name)
 
-    def spy(audio: Any, fmt: str) -> bytes:
-        calls.append(fmt)
-        return real(audio, fmt)
+        def spy(source: Any, fmt: str, *args: Any, real: Any = real, **kwargs: Any) -> bytes:
+            calls.append(fmt)
+            out: bytes = real(source, fmt, *args, **kwargs)
+            return out
 
-    monkeypatch.setattr(codecs, "encode", spy)
+        monkeypatch.setattr(codecs, name, spy)
     return calls
 
 

@@ -45,13 +45,13 @@ def upload(client: TestClient, headers: dict[str, str], data: bytes, name: str =
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts every entry into the sample-reading stage of decode (the real one still runs)."""
     calls: list[int] = []
-    real = decoding._read_mono
+    real = decoding._mono_blocks
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(decoding, "_read_mono", counted)
+    monkeypatch.setattr(decoding, "_mono_blocks", counted)
     return calls
 
 

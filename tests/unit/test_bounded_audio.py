@@ -134,3 +134,34 @@ def test_runpod_worker_references_get_the_same_caps_and_come_out_at_24_khz() -> 
     spec = runpod_worker._reference(runpod_worker.VoiceInput(kind="reference_base64", data=clip))
     assert spec.reference is not None
     assert spec.reference.sample_rate == codecs.REFERENCE_RATE
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "ogg", "opus", "pcm"])
+def test_transcode_gives_what_encode_of_decode_gives(fmt: str) -> None:
+    rate = 22050
+    t = np.arange(2 * rate) / rate
+    source = codecs.encode(Audio((0.4 * np.sin(2 * np.pi * 330.0 * t)).astype(np.float32), rate), "flac")
+    whole = codecs.encode(codecs.decode(source, max_duration_s=10), fmt)
+    blocks = codecs.transcode(source, fmt, max_duration_s=10)
+    if fmt in ("wav", "flac", "pcm"):
+        assert blocks == whole
+        return
+    a, b = codecs.decode(blocks, max_duration_s=10), codecs.decode(whole, max_duration_s=10)
+    assert (a.sample_rate, a.samples.size) == (b.sample_rate, b.samples.size)
+    assert codecs.rms_dbfs(Audio(a.samples - b.samples, a.sample_rate)) < -40
+
+
+def test_transcode_of_empty_audio_is_a_valid_short_file() -> None:
+    empty = codecs.encode(Audio(np.zeros(0, np.float32), 24000), "wav")
+    assert codecs.decode(codecs.transcode(empty, "mp3", max_duration_s=1), max_duration_s=1).duration < 0.1
+
+
+def test_transcoding_long_audio_holds_blocks_not_the_clip() -> None:
+    rate = 22050
+    noise = (np.random.default_rng(5).standard_normal(120 * rate) * 0.1).astype(np.float32)
+    wav = codecs.encode(Audio(noise, rate), "wav")  # 5.3 MB; decoded and resampled: 10.6 MB + 11.5 MB
+    del noise
+    out: dict[str, bytes] = {}
+    for fmt in ("mp3", "ogg"):
+        peak = peak_traced(lambda fmt=fmt: out.update({fmt: codecs.transcode(wav, fmt, max_duration_s=130)}))
+        assert peak < 4 * MiB + 2 * len(out[fmt]), f"{fmt}: {peak / MiB:.1f} MiB"

@@ -4,6 +4,7 @@ during the read of streams that do not state their length."""
 
 from __future__ import annotations
 
+import functools
 import io
 import tracemalloc
 from collections.abc import Callable
@@ -162,6 +163,10 @@ def test_transcoding_long_audio_holds_blocks_not_the_clip() -> None:
     wav = codecs.encode(Audio(noise, rate), "wav")  # 5.3 MB; decoded and resampled: 10.6 MB + 11.5 MB
     del noise
     out: dict[str, bytes] = {}
+
+    def convert(fmt: str) -> None:
+        out[fmt] = codecs.transcode(wav, fmt, max_duration_s=130)
+
     for fmt in ("mp3", "ogg"):
-        peak = peak_traced(lambda fmt=fmt: out.update({fmt: codecs.transcode(wav, fmt, max_duration_s=130)}))
+        peak = peak_traced(functools.partial(convert, fmt))
         assert peak < 4 * MiB + 2 * len(out[fmt]), f"{fmt}: {peak / MiB:.1f} MiB"

@@ -1,7 +1,8 @@
 """Voice endpoints: GET /voices, POST /voices (clone from an uploaded clip), DELETE /voices/{voice_id}.
 
 Lambda entry: `handlers.voices.handler`. The upload is read once, within MAX_UPLOAD_BYTES (the app's
-body limit refuses larger requests before they are read).
+body limit refuses larger requests before they are read); the clip is decoded within
+MAX_UPLOAD_DECODED_SAMPLES (413 from its header beyond) in one of MAX_PARALLEL_DECODES slots.
 """
 
 from __future__ import annotations

@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_text_chars: int = Field(default=5000, ge=1)
+    max_upload_decoded_samples: int = Field(
+        default=24_000_000, ge=1_000_000, description="channels x frames an uploaded clip may decode to"
+    )
+    max_parallel_decodes: int = Field(default=2, ge=0, description="audio decodes at a time per process; 0 = any")
 
     # Abuse limits (0 disables a limit). Counters live in the store, so they hold across processes.
     rate_limit_register_per_hour: int = Field(default=20, ge=0, description="per client IP")
@@ -71,6 +75,7 @@ class Settings(BaseSettings):
     rate_limit_uploads_per_hour: int = Field(default=30, ge=0, description="per user")
     login_lockout_failures: int = Field(default=5, ge=0, description="failed logins per username per window")
     login_lockout_minutes: int = Field(default=15, ge=1)
+    rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
 
     # Engines

@@ -1,4 +1,5 @@
-"""Audio library endpoints: GET /audio (history), GET /audio/{id} (download, ?format= converts),
+"""Audio library endpoints: GET /audio (history), GET /audio/{id} (download; ?format= converts once,
+then serves the cached conversion; conversions count against RATE_LIMIT_CONVERSIONS_PER_HOUR),
 GET /audio/{id}/info, DELETE /audio/{id}.
 
 Lambda entry: `handlers.audio.handler` (audio/* responses are base64-encoded by Mangum).
@@ -11,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, StoreDep, create_app
+from core.api import BlobsDep, CurrentUser, SettingsDep, StoreDep, create_app
 from core.schemas.speech import AudioFormatName, AudioOut, AudioPage
 from core.services import library
 from core.services.presenters import audio_out
@@ -42,9 +43,21 @@ def download_audio(
     principal: CurrentUser,
     store: StoreDep,
     blobs: BlobsDep,
-    format: Annotated[AudioFormatName | None, Query(description="convert to this format")] = None,
+    settings: SettingsDep,
+    format: Annotated[
+        AudioFormatName | None,
+        Query(description="convert to this format (converted once, then cached; conversions are rate limited)"),
+    ] = None,
 ) -> Response:
-    out = library.download(store, blobs, user_id=principal.user_id, audio_id=audio_id, fmt=format)
+    out = library.download(
+        store,
+        blobs,
+        user_id=principal.user_id,
+        audio_id=audio_id,
+        fmt=format,
+        conversions_per_hour=settings.rate_limit_conversions_per_hour,
+        decode_slots=settings.max_parallel_decodes,
+    )
     return Response(
         content=out.data,
         media_type=out.content_type,

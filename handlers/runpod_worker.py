@@ -250,10 +250,16 @@ def _fetch(url: str) -> bytes:
 
 
 def _reference(voice: VoiceInput) -> VoiceSpec:
+    from core.config import get_settings
     from core.tts import codecs
 
     data = _fetch(voice.url) if voice.kind == "reference_url" and voice.url else voice.data
-    clip = codecs.decode(data or b"", max_duration_s=MAX_REFERENCE_S)
+    clip = codecs.decode(
+        data or b"",
+        max_duration_s=MAX_REFERENCE_S,
+        max_samples=get_settings().max_upload_decoded_samples,
+        rate=codecs.REFERENCE_RATE,
+    )
     return VoiceSpec(reference=codecs.normalize_reference(clip))
 
 

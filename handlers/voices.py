@@ -1,7 +1,8 @@
 """Voice endpoints: GET /voices, POST /voices (clone from an uploaded clip), DELETE /voices/{voice_id}.
 
 Lambda entry: `handlers.voices.handler`. The upload is read once, within MAX_UPLOAD_BYTES (the app's
-body limit refuses larger requests before they are read).
+body limit refuses larger requests before they are read); the clip is decoded within
+MAX_UPLOAD_DECODED_SAMPLES (413 from its header beyond) in one of MAX_PARALLEL_DECODES slots.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def create_voice(
         name=name.strip() or "voice",
         description=description,
         data=data,
+        max_decoded_samples=settings.max_upload_decoded_samples,
+        decode_slots=settings.max_parallel_decodes,
     )
     return VoiceOut.model_validate(voice)
 

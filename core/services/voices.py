@@ -4,7 +4,10 @@ Contract:
 - Item `USER#<uid>` / `VOICE#<vid>`: id, name, description, created_at, duration, reference_key,
   conditionals ({voice_format: blob key}), blob_keys. Blobs: `voices/<uid>/<vid>/reference.flac`
   (normalised mono 24 kHz clip) and `voices/<uid>/<vid>/<voice_format>.bin` (prepared conditionals).
-- `create`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be silent. Conditionals
+- `create`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be silent. It is decoded
+  within `max_decoded_samples` (channels x frames, checked from the header: 413 beyond) straight to mono
+  24 kHz block by block, and decoded and analysed inside one of `decode_slots` process-wide slots, so
+  memory is bounded by the mono clip, not by the source's channels x rate. Conditionals
   are computed once here when the active engine can clone. Blobs are written before the record and
   removed again if the record cannot be written: no orphans, no record without its blobs.
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
@@ -78,6 +81,24 @@ def get_custom(store: KVStore, *, user_id: str, voice_id: str) -> Item:
     return item
 
 
+def _reference_clip(data: bytes, *, max_decoded_samples: int, decode_slots: int) -> Audio:
+    """The upload as a stored reference, decoded straight to mono 24 kHz inside a decode slot."""
+    from core.tts import codecs
+
+    with codecs.decode_slot(limit=decode_slots):
+        clip = codecs.decode(
+            data, max_duration_s=MAX_SECONDS + 0.5, max_samples=max_decoded_samples, rate=codecs.REFERENCE_RATE
+        )
+        if clip.duration < MIN_SECONDS:
+            raise ValidationFailed(
+                f"Reference audio is {clip.duration:.1f} s; it must last {MIN_SECONDS:.0f} to {MAX_SECONDS:.0f} s",
+                code="audio_too_short",
+            )
+        if codecs.is_silent(clip):
+            raise ValidationFailed("Reference audio is silent", code="audio_silent")
+        return codecs.normalize_reference(clip)
+
+
 def create(
     store: KVStore,
     blobs: BlobStore,
@@ -87,18 +108,12 @@ def create(
     name: str,
     description: str | None,
     data: bytes,
+    max_decoded_samples: int,
+    decode_slots: int,
 ) -> dict[str, Any]:
     from core.tts import codecs
 
-    clip = codecs.decode(data, max_duration_s=MAX_SECONDS + 0.5)
-    if clip.duration < MIN_SECONDS:
-        raise ValidationFailed(
-            f"Reference audio is {clip.duration:.1f} s; it must last {MIN_SECONDS:.0f} to {MAX_SECONDS:.0f} s",
-            code="audio_too_short",
-        )
-    if codecs.is_silent(clip):
-        raise ValidationFailed("Reference audio is silent", code="audio_silent")
-    reference = codecs.normalize_reference(clip)
+    reference = _reference_clip(data, max_decoded_samples=max_decoded_samples, decode_slots=decode_slots)
     if reference.duration < MIN_SECONDS:
         raise ValidationFailed(
             f"Reference audio has only {reference.duration:.1f} s of sound; at least {MIN_SECONDS:.0f} s are needed",

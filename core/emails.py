@@ -14,6 +14,8 @@ Contract:
     Provider-specific rules (Gmail's dots, other tag separators) are not applied.
   - `Email.legacy_key` is the key claims were stored under before this module existed (email-validator's
     normalised form, lower-cased, without NFKC), so accounts registered earlier are still found.
+- `fold_login(login)` is the NFKC form of a submitted login (username or email): it contains `@`
+  exactly when the login names an email, and a fullwidth username finds its ASCII account.
 - `mixed_script(email)` names the scripts of the first part of the address (local part, then each domain
   label) whose letters come from more than one script, or returns None. Allowed combinations follow
   UTS #39's "highly restrictive" level: one script, or Latin with Han + Hiragana + Katakana, with Han +
@@ -51,6 +53,11 @@ class Email:
     legacy_key: str | None
     local: str
     domain: str
+
+
+def fold_login(login: str) -> str:
+    """A submitted login in NFKC, stripped: fullwidth `＠` and letters become `@` and ASCII letters."""
+    return unicodedata.normalize("NFKC", login).strip()
 
 
 def _validate(raw: str) -> tuple[str, str, str, str]:

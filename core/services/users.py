@@ -112,24 +112,26 @@ def register(store: KVStore, *, username: str, email: str, password: str, full_n
 
 def login_name(login: str) -> str:
     """The canonical form of a submitted login: an email's mailbox, or the lower-cased username."""
-    if "@" in login:
+    folded = emails.fold_login(login)
+    if "@" in folded:
         try:
-            return emails.normalize_email(login).mailbox
+            return emails.normalize_email(folded).mailbox
         except emails.InvalidEmail:
             pass
-    return login.strip().lower()
+    return folded.lower()
 
 
 def find_by_login(store: KVStore, *, login: str) -> Item | None:
     """The profile whose username or email (any equivalent form, see core.emails) is `login`."""
-    if "@" in login:
+    folded = emails.fold_login(login)
+    if "@" in folded:
         try:
             email = emails.normalize_email(login)
         except emails.InvalidEmail:
             return None
         keys = [_email_key(key) for key in (*_legacy_keys(email), email.mailbox)]
     else:
-        keys = [_username_key(login.strip())]
+        keys = [_username_key(folded)]
     for pk, sk in keys:
         claim = store.get(pk, sk)
         if claim is not None:

@@ -2,7 +2,9 @@
 
 Contract:
 - A session is one refresh-token family, stored as `USER#<uid>` / `SESSION#<sid>` with status
-  (active | revoked), the jti of its one current refresh token, and a ttl at that token's expiry.
+  (active | revoked), the claims of the pair it issued last (`current_jti` = its refresh token's jti,
+  `refresh_iat`, `access_jti`, `access_iat`, `access_exp`; never the tokens), a ttl at that refresh
+  token's expiry and, once rotated, `previous_jti` and `rotated_ms` (the rotation's `clock` time).
 - Access and refresh tokens carry the session id (`sid`); an access token is accepted only while its
   user's profile and its session exist and the session is active, so logout, theft detection and
   account deletion take effect at once (one point read per request).
@@ -16,8 +18,8 @@ Contract:
 - `login` counts the attempt against the account's lockout counter before verifying the password
   (core.services.limits): one counter per account whatever name form is used (username in any case,
   the email in any equivalent form), one per unknown name, with identical answers and the same
-  hashing work either way. A success resets the counter. Answers are identical for real and unknown
-  names, but two forms that share one counter do show as linked once that counter is locked.
+  hashing work either way. A success resets the counter. Two names of one account share its counter,
+  so once it is locked they show as linked (the price of one counter per account).
 """
 
 from __future__ import annotations

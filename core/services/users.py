@@ -13,8 +13,11 @@ looks the exact old key up first, registration checks it too, and a successful l
 to its mailbox key in one transaction (left in place when another account already holds that mailbox).
 Items that own blobs list their keys in `blob_keys`, and items that own items outside the user's
 partition list them in `owned_keys` ([pk, sk] pairs); deleting the account removes both.
-`authenticate` spends the same hashing work whether or not the user exists, and re-hashes a
-password stored with a deprecated scheme (bcrypt) as argon2 on success.
+Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any equivalent form);
+`login_name` is a login's canonical form (it keys an unknown name's lockout counter); `verify_login`
+spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
+password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
+`authenticate` is the two in one.
 """
 
 from __future__ import annotations

@@ -74,7 +74,12 @@ def test_parallel_guesses_verify_at_most_the_allowed_number_of_passwords(
     users.create("target", password=PASSWORD)
     checks: list[str] = []
     real_verify = security.verify_password
-    monkeypatch.setattr(security, "verify_password", lambda *a: checks.append("check") or real_verify(*a))
+
+    def spy(password: str, hashed: str) -> tuple[bool, str | None]:
+        checks.append("check")
+        return real_verify(password, hashed)
+
+    monkeypatch.setattr(security, "verify_password", spy)
     codes = _parallel(
         7,
         lambda i: client.post("/auth/login", json={"username": "target", "password": f"guess {i}"}).status_code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-import regex
+import regex  # type: ignore[import-untyped]  # the Unicode Script property, for the check below
 
 from core import emails
 

@@ -6,6 +6,8 @@ import unicodedata
 
 import pytest
 import regex  # type: ignore[import-untyped]  # the Unicode Script property, for the check below
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import emails
 
@@ -127,3 +129,15 @@ def test_script_of_each_letter_matches_the_unicode_script_property() -> None:
                 assert regex.match(rf"\p{{Script_Extensions={_SCRIPT_NAMES[name]}}}", char), (hex(code), name)
                 checked += 1
     assert checked > 2500
+
+
+@given(st.text(max_size=80) | st.emails() | st.from_regex(r"[^@]{0,20}[@＠][^@]{0,30}", fullmatch=True))
+@settings(max_examples=150, deadline=None)
+def test_any_text_normalises_or_raises_invalid_email(text: str) -> None:
+    """Login passes any string through this: nothing else may escape (it would be a 500)."""
+    try:
+        email = emails.normalize_email(text)
+    except emails.InvalidEmail:
+        return
+    assert emails.normalize_email(email.address).mailbox == email.mailbox  # stable once normalised
+    emails.mixed_script(email)

@@ -13,11 +13,12 @@ Contract:
     `alice@xn--bcher-kva.de` and `ａｌｉｃｅ@bücher.de` all have mailbox `alice@xn--bcher-kva.de`.
     Provider-specific rules (Gmail's dots, other tag separators) are not applied.
   - `Email.legacy_key` is the key claims were stored under before this module existed (email-validator's
-    normalised form, lower-cased, without NFKC), so accounts registered earlier are still found.
+    normalised form, lower-cased, without NFKC; None when the text is only valid after NFKC), so
+    accounts registered earlier are still found.
 - `fold_login(login)` is the NFKC form of a submitted login (username or email): it contains `@`
   exactly when the login names an email, and a fullwidth username finds its ASCII account.
-- `mixed_script(email)` names the scripts of the first part of the address (local part, then each domain
-  label) whose letters come from more than one script, or returns None. Allowed combinations follow
+- `mixed_script(email)` returns (part, its scripts) for the first part of the address (local part, then
+  each domain label) whose letters come from more than one script, or None. Allowed combinations follow
   UTS #39's "highly restrictive" level: one script, or Latin with Han + Hiragana + Katakana, with Han +
   Bopomofo, or with Han + Hangul. Registration refuses the others (`аlice@example.com`, a Cyrillic `а`
   among Latin letters) with 422 `email_mixed_script`; login never refuses, it just finds no account.

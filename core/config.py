@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "chatterbox-tts-api"
     access_token_expire_minutes: int = Field(default=30, ge=1)
     refresh_token_expire_days: int = Field(default=7, ge=1)
+    refresh_reuse_grace_seconds: int = Field(
+        default=10, ge=0, le=60, description="how long the previous refresh token still returns the same new pair"
+    )
 
     # Storage
     storage_backend: Literal["sqlite", "dynamodb"] = "sqlite"
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     rate_limit_login_per_minute: int = Field(default=30, ge=0, description="per client IP")
     rate_limit_synthesis_per_minute: int = Field(default=30, ge=0, description="per user")
     rate_limit_uploads_per_hour: int = Field(default=30, ge=0, description="per user")
-    login_lockout_failures: int = Field(default=5, ge=0, description="failed logins per username per window")
+    login_lockout_failures: int = Field(default=5, ge=0, description="login attempts per account per window")
     login_lockout_minutes: int = Field(default=15, ge=1)
     rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")

@@ -1,6 +1,8 @@
 """Models of the account endpoints: register, login, refresh, logout, profile.
 
 Contract: field limits here are the API's documented validation rules; violations answer 422.
+`RegisterRequest.email` is normalised by core.emails (the same function login uses): NFKC, IDNA,
+lower-cased domain; the policy checks (mixed scripts) run in core.services.users with their own codes.
 """
 
 from __future__ import annotations
@@ -8,7 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from core import emails
 
 Username = Annotated[
     str,
@@ -17,13 +21,26 @@ Username = Annotated[
 Password = Annotated[str, Field(min_length=8, max_length=128)]
 
 
+def _normalized_email(value: str) -> str:
+    return emails.normalize_email(value).address  # InvalidEmail is a ValueError: 422 validation_error
+
+
+EmailAddress = Annotated[
+    str,
+    Field(max_length=emails.MAX_EMAIL_CHARS, json_schema_extra={"format": "email"}),
+    AfterValidator(_normalized_email),
+]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class RegisterRequest(Strict):
     username: Username = Field(description="3-32 characters: letters, digits, _ . - (starting with a letter or digit)")
-    email: EmailStr
+    email: EmailAddress = Field(
+        description="stored normalised (NFKC, IDNA domain); one account per mailbox: a +tag does not make another"
+    )
     password: Password = Field(description="8-128 characters (longer than 72 bytes is fine: argon2)")
     full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 

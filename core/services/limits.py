@@ -4,8 +4,11 @@ Contract:
 - `hit(store, bucket=, key=, limit=, window_s=)`: fixed-window counter `RATE#<bucket>#<key>` /
   `W#<window>` with a ttl at the window's end; the request that takes it over `limit` raises
   `RateLimited` with Retry-After = seconds to the window's end. limit 0 = unlimited.
-- Login lockout: `login_locked` / `login_failed` / `login_succeeded` count failures per submitted
-  username (lowercased) whether or not it exists, so a locked-out answer reveals nothing.
+- Login lockout: `login_attempt` counts an attempt on `LOGINFAIL#<subject>` / `COUNT` with one atomic
+  increment BEFORE the password is checked and returns the seconds left when the count is over the
+  limit, so N parallel guesses evaluate at most `max_attempts` passwords per window (the window starts
+  at the first attempt; a locked attempt does not extend it). `login_succeeded` resets the counter.
+  The caller picks the subject: one per account whatever name form was used, one per unknown name.
 - Quota: `charge_characters` adds to the user's daily usage `USER#<uid>` / `USAGE#<yyyymmdd>` atomically
   and refuses (429 quota_exceeded, nothing charged) what would exceed the quota; `refund` gives back
   the characters of a job that failed. `usage` reports {limit, used, remaining, resets_at}.
@@ -41,27 +44,26 @@ def hit(store: KVStore, *, bucket: str, key: str, limit: int, window_s: int, mes
 
 
 # -- login lockout ---------------------------------------------------------------------------
-def _lock_key(username: str) -> tuple[str, str]:
-    return f"LOGINFAIL#{username.strip().lower()}", "COUNT"
+def _lock_key(subject: str) -> tuple[str, str]:
+    return f"LOGINFAIL#{subject}", "COUNT"
 
 
-def login_locked(store: KVStore, *, username: str, max_failures: int) -> int | None:
-    """Seconds until the lockout ends, or None when logins for this name are allowed."""
-    if max_failures <= 0:
+def login_attempt(store: KVStore, *, subject: str, max_attempts: int, window_s: int) -> int | None:
+    """Count one login attempt; seconds until the lockout ends when it is over the limit, else None."""
+    if max_attempts <= 0:
         return None
-    item = store.get(*_lock_key(username))
-    if item is None or int(item.get("count", 0)) < max_failures:
+    pk, sk = _lock_key(subject)
+    now = int(time.time())
+    count = store.increment(pk, sk, "count", ttl=now + window_s)
+    if count <= max_attempts:
         return None
-    return max(1, int(item["ttl"]) - int(time.time()))
+    item = store.get(pk, sk)
+    ends = int(item["ttl"]) if item is not None and item.get("ttl") is not None else now + window_s
+    return max(1, ends - now)
 
 
-def login_failed(store: KVStore, *, username: str, window_s: int) -> None:
-    pk, sk = _lock_key(username)
-    store.increment(pk, sk, "count", ttl=int(time.time()) + window_s)
-
-
-def login_succeeded(store: KVStore, *, username: str) -> None:
-    store.delete(*_lock_key(username))
+def login_succeeded(store: KVStore, *, subject: str) -> None:
+    store.delete(*_lock_key(subject))
 
 
 # -- character quota -------------------------------------------------------------------------

@@ -2,25 +2,41 @@
 
 Contract:
 - A session is one refresh-token family, stored as `USER#<uid>` / `SESSION#<sid>` with status
-  (active | revoked), the jti of its one current refresh token, and a ttl at that token's expiry.
+  (active | revoked), the claims of the pair it issued last (`current_jti` = its refresh token's jti,
+  `refresh_iat`, `access_jti`, `access_iat`, `access_exp`; never the tokens), a ttl at that refresh
+  token's expiry and, once rotated, `previous_jti` and `rotated_ms` (the rotation's `clock` time).
 - Access and refresh tokens carry the session id (`sid`); an access token is accepted only while its
   user's profile and its session exist and the session is active, so logout, theft detection and
   account deletion take effect at once (one point read per request).
-- `rotate` accepts only the session's current refresh token, swapping it for a new pair with a
-  conditional write, so of two concurrent uses at most one wins. Presenting any other (retired)
-  refresh token of the family revokes the family: a stolen token stops working for thief and owner.
+- `rotate` swaps the session's current refresh token for a new pair with a conditional write, so of
+  concurrent uses one rotates. The session then keeps the new pair's claims (jti, iat, exp of both
+  tokens; never the tokens) and the retired token's jti: within REFRESH_REUSE_GRACE_SECONDS of the
+  rotation, presenting that previous token again (a retry, a second tab, a concurrent loser) returns
+  the SAME pair, re-encoded (HS256 is deterministic), as the OAuth 2.0 Security BCP allows. After the
+  window, or with any older token of the family, reuse revokes the family: a stolen token stops
+  working for thief and owner. `clock` (epoch seconds, float) dates the rotations; tests replace it.
+- `login` counts the attempt against the account's lockout counter before verifying the password
+  (core.services.limits): one counter per account whatever name form is used (username in any case,
+  the email in any equivalent form), one per unknown name, with identical answers and the same
+  hashing work either way. A success resets the counter. Two names of one account share its counter,
+  so once it is locked they show as linked (the price of one counter per account).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from core.config import Settings
-from core.errors import ConditionFailed, Unauthorized
-from core.security import TokenClaims, TokenType, decode_token, encode_token, new_id
+from core.errors import ConditionFailed, RateLimited, Unauthorized
+from core.security import TokenClaims, TokenType, decode_token, dummy_verify, encode_token, new_id
+from core.services import limits, users
 from core.services.clock import utcnow_iso
 from core.services.users import user_pk
 from core.storage import Cond, Item, KVStore
+
+clock: Callable[[], float] = time.time
 
 
 @dataclass(frozen=True)
@@ -35,67 +51,90 @@ def _session_key(user_id: str, session_id: str) -> tuple[str, str]:
     return user_pk(user_id), f"SESSION#{session_id}"
 
 
-def _issue(settings: Settings, *, user_id: str, session_id: str) -> tuple[IssuedTokens, TokenClaims]:
-    key = settings.signing_key()
+def _token(
+    settings: Settings, kind: TokenType, *, user_id: str, session_id: str, ttl: int, jti: str | None, iat: int | None
+) -> tuple[str, TokenClaims]:
+    return encode_token(
+        subject=user_id,
+        token_type=kind,
+        session_id=session_id,
+        ttl_seconds=ttl,
+        key=settings.signing_key(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        jti=jti,
+        now=iat,
+    )
+
+
+def _issue(settings: Settings, *, user_id: str, session_id: str) -> tuple[IssuedTokens, TokenClaims, TokenClaims]:
     access_ttl = settings.access_token_expire_minutes * 60
     refresh_ttl = settings.refresh_token_expire_days * 86400
+    ids = {"user_id": user_id, "session_id": session_id}
+    access, access_claims = _token(settings, "access", ttl=access_ttl, jti=None, iat=None, **ids)
+    refresh, refresh_claims = _token(settings, "refresh", ttl=refresh_ttl, jti=None, iat=None, **ids)
+    return IssuedTokens(access, refresh, access_ttl, refresh_ttl), access_claims, refresh_claims
 
-    def token(kind: TokenType, ttl: int) -> tuple[str, TokenClaims]:
-        return encode_token(
-            subject=user_id,
-            token_type=kind,
-            session_id=session_id,
-            ttl_seconds=ttl,
-            key=key,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-        )
 
-    access, _ = token("access", access_ttl)
-    refresh, claims = token("refresh", refresh_ttl)
-    return IssuedTokens(access, refresh, access_ttl, refresh_ttl), claims
+def _pair_attrs(access: TokenClaims, refresh: TokenClaims) -> Item:
+    """What the session keeps to re-encode the pair it issued last (claims only, never tokens)."""
+    return {
+        "current_jti": refresh.jti,
+        "refresh_iat": refresh.iat,
+        "ttl": refresh.exp,
+        "access_jti": access.jti,
+        "access_iat": access.iat,
+        "access_exp": access.exp,
+    }
+
+
+def _reissue(settings: Settings, session: Item, *, user_id: str, session_id: str) -> IssuedTokens:
+    """The session's last pair again, byte for byte, from its stored claims."""
+    now = int(time.time())
+    ids = {"user_id": user_id, "session_id": session_id}
+    access_iat, access_exp = int(session["access_iat"]), int(session["access_exp"])
+    refresh_iat, refresh_exp = int(session["refresh_iat"]), int(session["ttl"])
+    access, _ = _token(
+        settings, "access", ttl=access_exp - access_iat, jti=str(session["access_jti"]), iat=access_iat, **ids
+    )
+    refresh, _ = _token(
+        settings, "refresh", ttl=refresh_exp - refresh_iat, jti=str(session["current_jti"]), iat=refresh_iat, **ids
+    )
+    return IssuedTokens(access, refresh, max(0, access_exp - now), max(0, refresh_exp - now))
 
 
 def start(store: KVStore, settings: Settings, *, user_id: str) -> IssuedTokens:
     session_id = new_id()
-    tokens, refresh = _issue(settings, user_id=user_id, session_id=session_id)
+    tokens, access, refresh = _issue(settings, user_id=user_id, session_id=session_id)
     pk, sk = _session_key(user_id, session_id)
     store.put(
-        {
-            "pk": pk,
-            "sk": sk,
-            "status": "active",
-            "current_jti": refresh.jti,
-            "created_at": utcnow_iso(),
-            "ttl": refresh.exp,
-        },
+        {"pk": pk, "sk": sk, "status": "active", "created_at": utcnow_iso(), **_pair_attrs(access, refresh)},
         cond=Cond(exists=False),
     )
     return tokens
 
 
 def login(store: KVStore, settings: Settings, *, login: str, password: str) -> IssuedTokens:
-    """Check credentials under the per-username lockout, then start a session.
+    """Count the attempt under the account's lockout, then check the password and start a session.
 
-    A locked name answers 429 whether or not it exists, after the same hashing work as a real check.
+    A locked account or name answers 429 whether or not it exists, after the same hashing work as a check.
     """
-    from core.errors import RateLimited
-    from core.security import dummy_verify
-    from core.services import limits, users
-
-    locked_for = limits.login_locked(store, username=login, max_failures=settings.login_lockout_failures)
+    user = users.find_by_login(store, login=login)
+    subject = f"id:{user['id']}" if user is not None else f"name:{users.login_name(login)}"
+    locked_for = limits.login_attempt(
+        store,
+        subject=subject,
+        max_attempts=settings.login_lockout_failures,
+        window_s=settings.login_lockout_minutes * 60,
+    )
     if locked_for is not None:
         dummy_verify(password)
         raise RateLimited(
             "Too many failed logins for this account; try again later", code="login_locked", retry_after=locked_for
         )
-    try:
-        user = users.authenticate(store, login=login, password=password)
-    except Unauthorized:
-        if settings.login_lockout_failures > 0:
-            limits.login_failed(store, username=login, window_s=settings.login_lockout_minutes * 60)
-        raise
-    limits.login_succeeded(store, username=login)
+    user = users.verify_login(store, user=user, password=password)
+    if settings.login_lockout_failures > 0:
+        limits.login_succeeded(store, subject=subject)
     return start(store, settings, user_id=user["id"])
 
 
@@ -113,6 +152,20 @@ def _revoke(store: KVStore, session: Item) -> None:
     store.put({**session, "status": "revoked", "revoked_at": utcnow_iso()})
 
 
+def _reused(store: KVStore, settings: Settings, session: Item, claims: TokenClaims) -> IssuedTokens:
+    """A refresh token that is not the session's current one: its previous one within the grace
+    window gets the same pair again; anything else revokes the family."""
+    rotated_ms = session.get("rotated_ms")
+    if (
+        session.get("previous_jti") == claims.jti
+        and rotated_ms is not None
+        and clock() * 1000 - int(rotated_ms) < settings.refresh_reuse_grace_seconds * 1000
+    ):
+        return _reissue(settings, session, user_id=claims.sub, session_id=claims.sid)
+    _revoke(store, session)
+    raise Unauthorized("Refresh token was already used; the session is revoked", code="refresh_reused")
+
+
 def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedTokens:
     claims = _decode(settings, refresh_token, "refresh")
     pk, sk = _session_key(claims.sub, claims.sid)
@@ -122,20 +175,21 @@ def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedT
     if store.get(pk, "PROFILE") is None:
         raise Unauthorized("Account no longer exists", code="invalid_token")
     if session.get("current_jti") != claims.jti:
-        _revoke(store, session)
-        raise Unauthorized("Refresh token was already used; the session is revoked", code="refresh_reused")
-    tokens, new_refresh = _issue(settings, user_id=claims.sub, session_id=claims.sid)
+        return _reused(store, settings, session, claims)
+    tokens, access, refresh = _issue(settings, user_id=claims.sub, session_id=claims.sid)
+    rotated = {"previous_jti": claims.jti, "rotated_ms": int(clock() * 1000), "rotated_at": utcnow_iso()}
     try:
         store.put(
-            {**session, "current_jti": new_refresh.jti, "ttl": new_refresh.exp, "rotated_at": utcnow_iso()},
+            {**session, **_pair_attrs(access, refresh), **rotated},
             cond=Cond(equals={"current_jti": claims.jti, "status": "active"}),
         )
     except ConditionFailed as exc:
-        # Another request rotated this token first: this one is a reuse of a retired token.
+        # Another request changed the session first: it rotated this token (then this is a reuse within
+        # the grace window: the same pair), or it revoked the session.
         latest = store.get(pk, sk)
-        if latest is not None:
-            _revoke(store, latest)
-        raise Unauthorized("Refresh token was already used; the session is revoked", code="refresh_reused") from exc
+        if latest is None or latest.get("status") != "active":
+            raise Unauthorized("Session has ended; log in again", code="session_revoked") from exc
+        return _reused(store, settings, latest, claims)
     return tokens
 
 

@@ -107,7 +107,11 @@ def test_profile_needs_a_valid_access_token(client: TestClient, users: Users) ->
     assert error_code(refresh_as_access) == "wrong_token_type"
 
 
-def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, users: Users) -> None:
+def test_refresh_rotates_and_reuse_revokes_the_family(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.services import sessions
+
     user = users.create("erin")
     first = user["tokens"]
     second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
@@ -116,7 +120,10 @@ def test_refresh_rotates_and_reuse_revokes_the_family(client: TestClient, users:
     assert (
         client.get("/profile", headers={"Authorization": f"Bearer {second_tokens['access_token']}"}).status_code == 200
     )
-    # The first refresh token is retired; presenting it again is theft: the family is revoked.
+    # The first refresh token is retired; presenting it again after the grace window is theft:
+    # the family is revoked.
+    later = sessions.clock() + 11  # the default REFRESH_REUSE_GRACE_SECONDS is 10
+    monkeypatch.setattr(sessions, "clock", lambda: later)
     replay = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert replay.status_code == 401
     assert error_code(replay) == "refresh_reused"

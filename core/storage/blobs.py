@@ -6,6 +6,10 @@ Contract:
 - `put` writes the whole object or nothing (local: write aside, fsync, rename).
 - `get` raises `BlobNotFound` for a missing key; `delete` of a missing key is a no-op.
 - `url` returns a time-limited download URL where the backend has one (S3 presigned), else None.
+- `listing(prefix)` yields a `BlobInfo` (key, size, modified epoch seconds) for every object whose key
+  starts with `prefix`, in no promised order, including unfinished writes (`partial=True`: a local
+  `.<name>.<hex>.tmp` left by a crash; S3 writes are atomic and have none). `delete` accepts the key of
+  a partial write as listed; every other call refuses it like any invalid key.
 - Backend failures (disk full, read-only directory, unreachable S3) raise `StorageUnavailable`.
 """
 
@@ -16,6 +20,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -25,15 +30,32 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_PARTIAL_HEX = 6  # random bytes in a local temporary name
+_PARTIAL = re.compile(rf"^\.(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{{0,127}})\.[0-9a-f]{{{2 * _PARTIAL_HEX}}}\.tmp$")
 
 
 class BlobNotFound(KeyError):
     """No blob under this key."""
 
 
-def check_key(key: str) -> str:
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str
+    size: int
+    modified: float  # epoch seconds of the last write
+    partial: bool = False  # an unfinished write (never readable through `get`)
+
+
+def is_partial_name(name: str) -> bool:
+    """Whether a file name is a local temporary write (`.<name>.<hex>.tmp`)."""
+    return _PARTIAL.match(name) is not None
+
+
+def check_key(key: str, *, partial_ok: bool = False) -> str:
     parts = key.split("/")
-    if not key or len(key) > 512 or not all(_SEGMENT.match(p) and ".." not in p for p in parts):
+    last_ok = partial_ok and len(parts) > 1 and is_partial_name(parts[-1]) and ".." not in parts[-1]
+    segments = parts[:-1] if last_ok else parts
+    if not key or len(key) > 512 or not all(_SEGMENT.match(p) and ".." not in p for p in segments):
         raise ValueError(f"invalid blob key: {key!r}")
     return key
 
@@ -49,6 +71,8 @@ class BlobStore(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def url(self, key: str, *, expires_s: int = 3600) -> str | None: ...
+
+    def listing(self, prefix: str = "") -> Iterator[BlobInfo]: ...
 
     def ping(self) -> None: ...
 
@@ -73,7 +97,7 @@ class LocalBlobStore:
         path = self._path(key)
         with self._errors():
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(_PARTIAL_HEX)}.tmp")
             try:
                 with open(tmp, "wb") as handle:
                     handle.write(data)
@@ -93,13 +117,29 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         with self._errors():
-            self._path(key).unlink(missing_ok=True)
+            (self.root / check_key(key, partial_ok=True)).unlink(missing_ok=True)
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
     def url(self, key: str, *, expires_s: int = 3600) -> str | None:
         return None
+
+    def listing(self, prefix: str = "") -> Iterator[BlobInfo]:
+        # Walk only the deepest directory the prefix names; files neither ours nor partial are skipped.
+        top = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
+        for directory, _, files in os.walk(top):
+            for name in files:
+                path = Path(directory) / name
+                key = path.relative_to(self.root).as_posix()
+                if not key.startswith(prefix):
+                    continue
+                try:
+                    check_key(key, partial_ok=True)
+                    stat = path.stat()
+                except (ValueError, FileNotFoundError):  # not a key of ours, or removed meanwhile
+                    continue
+                yield BlobInfo(key, stat.st_size, stat.st_mtime, partial=is_partial_name(name))
 
     def ping(self) -> None:
         with self._errors():
@@ -158,6 +198,13 @@ class S3BlobStore:
             return self.client.generate_presigned_url(
                 "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
             )
+
+    def listing(self, prefix: str = "") -> Iterator[BlobInfo]:
+        with self._errors():
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield BlobInfo(obj["Key"], int(obj["Size"]), obj["LastModified"].timestamp())
 
     def ping(self) -> None:
         with self._errors():

@@ -27,7 +27,9 @@ from .base import (
     check_item,
     check_ops,
     decode_cursor,
+    decode_key_cursor,
     encode_cursor,
+    encode_key_cursor,
     is_live,
     now_epoch,
 )
@@ -203,6 +205,35 @@ class DynamoStore:
                 break
         page = items[:limit]
         next_cursor = encode_cursor(page[-1]["sk"]) if len(items) > limit else None
+        return Page(items=page, cursor=next_cursor)
+
+    def scan(self, *, pk_prefix: str = "", limit: int = 100, cursor: str | None = None) -> Page:
+        """Live items whose pk starts with `pk_prefix`: a paginated, consistent Scan with a filter."""
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        now = now_epoch()
+        start: dict[str, Any] | None = self._key(*decode_key_cursor(cursor)) if cursor else None
+        filters: dict[str, Any] = {}
+        if pk_prefix:
+            filters = {
+                "FilterExpression": "begins_with(#pk, :prefix)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+                "ExpressionAttributeValues": {":prefix": {"S": pk_prefix}},
+            }
+        items: list[Item] = []
+        # Limit counts items read before the filter: keep reading until the page is full or the table ends.
+        while len(items) <= limit:
+            args: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True, "Limit": 100, **filters}
+            if start is not None:
+                args["ExclusiveStartKey"] = start
+            with self._errors():
+                raw = self.client.scan(**args)
+            items.extend(i for i in map(deserialize, raw.get("Items", [])) if is_live(i, now))
+            start = raw.get("LastEvaluatedKey")
+            if start is None:
+                break
+        page = items[:limit]
+        next_cursor = encode_key_cursor(page[-1]["pk"], page[-1]["sk"]) if len(items) > limit else None
         return Page(items=page, cursor=next_cursor)
 
     def increment(

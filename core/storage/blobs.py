@@ -4,7 +4,8 @@ Contract:
 - Keys are relative paths of `[A-Za-z0-9._-]` segments joined by "/"; anything else (absolute
   paths, "..", empty segments) raises ValueError before touching storage: no traversal is possible.
 - `put` writes the whole object or nothing (local: write aside, fsync, rename).
-- `get` raises `BlobNotFound` for a missing key; `delete` of a missing key is a no-op.
+- `get` raises `BlobNotFound` for a missing key; `delete` of a missing key is a no-op (local: it also
+  removes the directories it leaves empty, and `put` recreates a directory pruned under it).
 - `url` returns a time-limited download URL where the backend has one (S3 presigned), else None.
 - `listing(prefix)` yields a `BlobInfo` (key, size, modified epoch seconds) for every object whose key
   starts with `prefix`, in no promised order, including unfinished writes (`partial=True`: a local
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, runtime_checkable
 
 from core.errors import StorageUnavailable
 
@@ -96,16 +97,26 @@ class LocalBlobStore:
     def put(self, key: str, data: bytes, *, content_type: str = "application/octet-stream") -> None:
         path = self._path(key)
         with self._errors():
-            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.{secrets.token_hex(_PARTIAL_HEX)}.tmp")
             try:
-                with open(tmp, "wb") as handle:
+                with self._open_aside(tmp) as handle:
                     handle.write(data)
                     handle.flush()
                     os.fsync(handle.fileno())
                 os.replace(tmp, path)
             finally:
                 tmp.unlink(missing_ok=True)
+
+    @staticmethod
+    def _open_aside(tmp: Path) -> BinaryIO:
+        for attempt in range(3):  # a concurrent delete may prune the directory just made
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return open(tmp, "wb")  # the caller closes it
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def get(self, key: str) -> bytes:
         path = self._path(key)
@@ -116,8 +127,16 @@ class LocalBlobStore:
             raise BlobNotFound(key) from exc
 
     def delete(self, key: str) -> None:
+        path = self.root / check_key(key, partial_ok=True)
         with self._errors():
-            (self.root / check_key(key, partial_ok=True)).unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            for parent in path.parents:  # prune the directories this leaves empty (never the root)
+                if parent == self.root or not parent.is_relative_to(self.root):
+                    break
+                try:
+                    parent.rmdir()
+                except OSError:  # not empty (or gone): stop there
+                    break
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()

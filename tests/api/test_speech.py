@@ -332,7 +332,6 @@ def test_record_failure_removes_the_blob(
     client: TestClient, alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from core.errors import StorageUnavailable
-
     from core.storage import Put
 
     store = runtime.store()

@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -219,3 +220,46 @@ def test_command_line_sweep_reports_json(tmp_path: Path, capsys: pytest.CaptureF
     assert (done["dry_run"], done["orphan_partitions"], done["grace_s"]) == (False, 1, 1800)
     assert store.query("USER#gone").items == []
     assert list(blobs.listing()) == []
+
+
+def test_a_failing_scheduled_run_is_logged_and_the_schedule_goes_on() -> None:
+    from core.maintenance.schedule import Sweeper
+
+    calls: list[int] = []
+    second = threading.Event()
+
+    def run() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("storage hiccup")
+        second.set()
+
+    sweeper = Sweeper(run, interval_s=0.01)
+    sweeper.start()
+    try:
+        assert second.wait(30)
+    finally:
+        sweeper.stop()
+    assert len(calls) >= 2
+
+
+@pytest.mark.parametrize("minutes", [0, 60])
+def test_the_local_server_sweeps_at_start_and_on_schedule_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, minutes: int
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from core import runtime
+
+    monkeypatch.setenv("SWEEP_INTERVAL_MINUTES", str(minutes))
+    runtime.reset()
+    store = runtime.store()
+    store.put({"pk": "USER#gone", "sk": "AUDIO#1"})
+    import local_server
+
+    with TestClient(local_server.app) as client:
+        assert client.get("/health").status_code == 200
+        deadline = time.monotonic() + 30
+        while minutes and store.query("USER#gone").items and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first sweep runs on its thread right after start
+    assert (store.query("USER#gone").items == []) is (minutes > 0)

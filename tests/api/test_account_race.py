@@ -31,10 +31,17 @@ class _Gate:
     def voices(self) -> Any:
         return self.real.voices()
 
-    def synthesize(self, *args: Any) -> Any:
+    def _hold(self) -> None:
         self.started.release()
         assert self.release.wait(60), "the test never released the engine"
+
+    def synthesize(self, *args: Any) -> Any:
+        self._hold()
         return self.real.synthesize(*args)
+
+    def stream(self, *args: Any) -> Any:
+        self._hold()
+        return self.real.stream(*args)
 
 
 def test_syntheses_running_while_the_account_is_deleted_store_nothing(
@@ -68,6 +75,28 @@ def test_syntheses_running_while_the_account_is_deleted_store_nothing(
 
     sweep(store, runtime.blobs(), grace_s=3600)  # what the refunds left (usage counters) goes too
     assert store.query(user_pk(alice["id"])).items == []
+
+
+def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alice = users.create("alice")
+    gate = _Gate(runtime.engine())
+    monkeypatch.setattr(runtime, "_engine", gate)
+    answers: list[Any] = []
+    body = {"text": "First sentence here. And a second one.", "stream": True, "format": "mp3"}
+    worker = threading.Thread(
+        target=lambda: answers.append(client.post("/synthesize", headers=alice["headers"], json=body))
+    )
+    worker.start()
+    assert gate.started.acquire(timeout=60)
+    assert client.delete("/profile", headers=alice["headers"]).status_code == 204
+    gate.release.set()
+    worker.join(60)
+    assert not worker.is_alive()
+    # The audio was streamed (200 was already sent); the library keeps nothing of it.
+    assert runtime.store().query(user_pk(alice["id"]), sk_prefix="AUDIO#").items == []
+    assert not [p for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()]
 
 
 def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: Path) -> None:

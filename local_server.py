@@ -1,13 +1,15 @@
 """The combined server: every handler's router in one FastAPI app (local development, Render).
 
 Run: `python local_server.py` (HOST/PORT from settings) or `uvicorn local_server:app`.
-This module only includes routers; all behaviour lives in handlers/ and core/.
+This module only includes routers (and runs the scheduled sweep, SWEEP_INTERVAL_MINUTES, during the
+app's lifespan); all behaviour lives in handlers/ and core/.
 """
 
 from __future__ import annotations
 
 from core.api import create_app
 from core.config import get_settings
+from core.maintenance.schedule import with_sweeper
 from handlers import api_keys, audio, auth, openai_speech, profile, status, synthesize, voices, web
 
 app = create_app(
@@ -21,6 +23,7 @@ app = create_app(
     openai_speech.router,
     web.router,
 )
+app.router.lifespan_context = with_sweeper(app.router.lifespan_context)
 
 
 def main() -> None:

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
 
+    # Maintenance (core.maintenance): the sweep of orphaned items and blobs
+    sweep_interval_minutes: int = Field(default=60, ge=0, description="local server: sweep every N minutes; 0 = off")
+    sweep_grace_minutes: int = Field(default=60, ge=1, description="blobs younger than this are never swept")
+
     # Engines
     tts_engine: Literal["piper", "chatterbox", "runpod"] = "piper"
     piper_voices_dir: Path | None = None

@@ -22,6 +22,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     data = tmp_path / "data"
     monkeypatch.setenv("DATA_DIR", str(data))
     monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.setenv("SWEEP_INTERVAL_MINUTES", "0")  # no background sweep unless a test asks for one
     for name in ("SECRET_KEY", "STORAGE_BACKEND", "BLOB_BACKEND", "TTS_ENGINE", "SQLITE_PATH", "BLOB_DIR"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")

@@ -5,7 +5,8 @@ Contract:
   bytes (url-safe). Only SHA-256(secret) is stored (a high-entropy secret needs no slow hash); it is
   compared in constant time.
 - Items: `APIKEY#<key_id>` / `APIKEY` (lookup: user_id, hash, revoked) and `USER#<uid>` / `APIKEY#<key_id>`
-  (listing: name, prefix, created_at, last_used_at, requests, characters), written in one transaction.
+  (listing: name, prefix, created_at, last_used_at, requests, characters), written in one transaction
+  that also checks the user's profile (`users.put_owned`): a deleted account gets no key (401).
 - `authenticate` returns (user_id, key_id) for a live key of an existing user and counts the use;
   anything else raises Unauthorized without saying which part was wrong.
 - A user may hold at most MAX_KEYS live keys.
@@ -21,7 +22,7 @@ from typing import Any
 
 from core.errors import Conflict, NotFound, Unauthorized
 from core.services.clock import sortable_id, utcnow_iso
-from core.services.users import user_pk
+from core.services.users import put_owned, user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, Delete, Item, KVStore, Put
 
 PREFIX = "cbx_"
@@ -65,7 +66,7 @@ def create(store: KVStore, *, user_id: str, name: str) -> dict[str, Any]:
         "owned_keys": [[f"APIKEY#{key_id}", "APIKEY"]],  # removed with the account
     }
     lookup: Item = {"pk": f"APIKEY#{key_id}", "sk": "APIKEY", "user_id": user_id, "hash": _digest(secret)}
-    store.transact([Put(lookup, cond=MUST_NOT_EXIST), Put(listing, cond=MUST_NOT_EXIST)])
+    put_owned(store, listing, cond=MUST_NOT_EXIST, extra=[Put(lookup, cond=MUST_NOT_EXIST)])
     return {**_public(listing), "key": token}
 
 

@@ -6,7 +6,9 @@ Contract:
   silently dropped; so are options the caller's API accepts but does not use (`Request.ignored`, e.g.
   OpenAI's `instructions`). Speed and pitch (0.5..2.0) are honoured by every engine.
 - The audio blob (`audio/<uid>/<aid>.<ext>`) is written first, then the record `USER#<uid>` /
-  `AUDIO#<aid>` with a must-not-exist condition; if the record cannot be written the blob is removed.
+  `AUDIO#<aid>` with a must-not-exist condition, only while the account exists (`users.put_owned`: an
+  account deleted during the work answers 401 `account_deleted`); if the record cannot be written the
+  blob is removed.
   An engine failure writes nothing. Either both exist or neither does. A record made through an API
   key carries `api_key_id`, and the key's character count grows by the text's length.
 - The text's characters are charged to the user's daily quota (`quota`, 0 = unlimited) before the
@@ -97,6 +99,7 @@ def _refund(store: KVStore, job: _Job) -> None:
 
 
 def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> Item:
+    from core.services.users import put_owned
     from core.tts import codecs
 
     fmt = job.request.format
@@ -125,7 +128,7 @@ def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Au
         item["api_key_id"] = job.api_key_id
     blobs.put(key, data, content_type=codecs.content_type(fmt))
     try:
-        store.put(item, cond=MUST_NOT_EXIST)
+        put_owned(store, item, cond=MUST_NOT_EXIST)  # only while the account exists (else 401 account_deleted)
     except BaseException:
         blobs.delete(key)
         raise

@@ -9,7 +9,9 @@ Contract:
   24 kHz block by block, and decoded and analysed inside one of `decode_slots` process-wide slots, so
   memory is bounded by the mono clip, not by the source's channels x rate. Conditionals
   are computed once here when the active engine can clone. Blobs are written before the record and
-  removed again if the record cannot be written: no orphans, no record without its blobs.
+  removed again if the record cannot be written: no orphans, no record without its blobs. The record
+  (and conditionals prepared later) is stored only while the account exists (`users.put_owned`):
+  a voice whose account was deleted meanwhile answers 401 `account_deleted` and leaves nothing.
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
   raises `CloningUnsupported` (never a silent swap to another voice); another user's voice id is
   indistinguishable from a missing one (404).
@@ -23,7 +25,7 @@ from typing import Any
 
 from core.errors import ConditionFailed, Forbidden, NotFound, ValidationFailed
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
-from core.services.users import delete_with_blobs, user_pk
+from core.services.users import delete_with_blobs, put_owned, user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, Item, KVStore
 from core.tts.base import Audio, CloningUnsupported, Engine, VoiceSpec
 
@@ -148,7 +150,7 @@ def create(
             key = conditionals[caps.voice_format]
             blobs.put(key, prepared)
             written.append(key)
-        store.put(item, cond=MUST_NOT_EXIST)
+        put_owned(store, item, cond=MUST_NOT_EXIST)
     except BaseException:
         for key in written:
             blobs.delete(key)
@@ -195,8 +197,8 @@ def _prepare_later(store: KVStore, blobs: BlobStore, engine: Engine, item: Item,
         "blob_keys": sorted({*item.get("blob_keys", []), key}),
     }
     try:
-        store.put(updated, cond=MUST_EXIST)
-    except ConditionFailed as exc:  # deleted meanwhile
+        put_owned(store, updated, cond=MUST_EXIST)
+    except ConditionFailed as exc:  # the voice was deleted meanwhile
         blobs.delete(key)
         raise NotFound(f"Voice '{item['id']}' not found", code="voice_not_found") from exc
     except BaseException:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .base import MUST_EXIST, MUST_NOT_EXIST, Check, Cond, Delete, Item, KVStore, Page, Put
-from .blobs import BlobNotFound, BlobStore, LocalBlobStore, S3BlobStore
+from .blobs import BlobInfo, BlobNotFound, BlobStore, LocalBlobStore, S3BlobStore
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MUST_EXIST",
     "MUST_NOT_EXIST",
+    "BlobInfo",
     "BlobNotFound",
     "BlobStore",
     "Check",

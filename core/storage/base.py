@@ -10,6 +10,8 @@ Contract:
   `TransactionConflict` with one reason per operation.
 - `query` returns items of one pk whose sk starts with a prefix, in sk order (or reversed), one page at
   a time; `Page.cursor` is an opaque string to pass back, None on the last page.
+- `scan` returns live items of every pk that starts with a prefix, in no promised order, one page at a
+  time (same cursor rules). It reads the whole table on DynamoDB: maintenance only, never per request.
 - `increment` adds to a numeric attribute atomically and returns the new value; an absent or expired
   item starts from 0 and gets the given ttl; `set_attrs` are written in the same atomic update.
 - Any failure of the backend itself (unreachable, disk full, read-only) raises `StorageUnavailable`.
@@ -18,6 +20,7 @@ Contract:
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,6 +103,8 @@ class KVStore(Protocol):
         descending: bool = False,
     ) -> Page: ...
 
+    def scan(self, *, pk_prefix: str = "", limit: int = 100, cursor: str | None = None) -> Page: ...
+
     def increment(
         self,
         pk: str,
@@ -140,6 +145,25 @@ def decode_cursor(cursor: str) -> str:
     if not sk or encode_cursor(sk) != cursor:  # only cursors this module made
         raise BadRequest("Invalid cursor", code="invalid_cursor")
     return sk
+
+
+def encode_key_cursor(pk: str, sk: str) -> str:
+    """A scan cursor: the (pk, sk) of the last item returned."""
+    return base64.urlsafe_b64encode(json.dumps([pk, sk]).encode()).decode().rstrip("=")
+
+
+def decode_key_cursor(cursor: str) -> tuple[str, str]:
+    from core.errors import BadRequest
+
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("Invalid cursor", code="invalid_cursor") from exc
+    ok = isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) and k for k in key)
+    if not ok or encode_key_cursor(key[0], key[1]) != cursor:  # only cursors this module made
+        raise BadRequest("Invalid cursor", code="invalid_cursor")
+    return key[0], key[1]
 
 
 def check_item(item: Mapping[str, Any]) -> None:

@@ -27,7 +27,9 @@ from .base import (
     check_item,
     check_ops,
     decode_cursor,
+    decode_key_cursor,
     encode_cursor,
+    encode_key_cursor,
     is_live,
     now_epoch,
 )
@@ -162,6 +164,25 @@ class DynamoStore:
                 TableName=self.table, Key=self._key(pk, sk), **condition_expression(cond, now_epoch())
             )
 
+    def _page(self, operation: str, args: dict[str, Any], start: dict[str, Any] | None, limit: int) -> list[Item]:
+        """Up to limit + 1 live items. DynamoDB applies Limit before any filter (expired items, a scan's
+        FilterExpression): keep reading until the page is full or the table ends."""
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        now = now_epoch()
+        items: list[Item] = []
+        while len(items) <= limit:
+            call = {"TableName": self.table, "ConsistentRead": True, **args, "Limit": limit + 1 - len(items)}
+            if start is not None:
+                call["ExclusiveStartKey"] = start
+            with self._errors():
+                raw = getattr(self.client, operation)(**call)
+            items.extend(i for i in map(deserialize, raw.get("Items", [])) if is_live(i, now))
+            start = raw.get("LastEvaluatedKey")
+            if start is None:
+                break
+        return items
+
     def query(
         self,
         pk: str,
@@ -171,39 +192,35 @@ class DynamoStore:
         cursor: str | None = None,
         descending: bool = False,
     ) -> Page:
-        if limit < 1:
-            raise ValueError("limit must be positive")
-        now = now_epoch()
         key_cond = "pk = :pk"
         values: dict[str, Any] = {":pk": {"S": pk}}
         if sk_prefix:
             key_cond += " AND begins_with(sk, :prefix)"
             values[":prefix"] = {"S": sk_prefix}
-        start: dict[str, Any] | None = None
-        if cursor:
-            start = self._key(pk, decode_cursor(cursor))
-        items: list[Item] = []
-        # DynamoDB applies Limit before filtering expired items; keep reading until the page is full.
-        while len(items) <= limit:
-            args: dict[str, Any] = {
-                "TableName": self.table,
-                "KeyConditionExpression": key_cond,
-                "ExpressionAttributeValues": values,
-                "ScanIndexForward": not descending,
-                "ConsistentRead": True,
-                "Limit": limit + 1 - len(items),
-            }
-            if start is not None:
-                args["ExclusiveStartKey"] = start
-            with self._errors():
-                raw = self.client.query(**args)
-            items.extend(i for i in map(deserialize, raw.get("Items", [])) if is_live(i, now))
-            start = raw.get("LastEvaluatedKey")
-            if start is None:
-                break
+        args = {
+            "KeyConditionExpression": key_cond,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not descending,
+        }
+        start = self._key(pk, decode_cursor(cursor)) if cursor else None
+        items = self._page("query", args, start, limit)
         page = items[:limit]
-        next_cursor = encode_cursor(page[-1]["sk"]) if len(items) > limit else None
-        return Page(items=page, cursor=next_cursor)
+        return Page(items=page, cursor=encode_cursor(page[-1]["sk"]) if len(items) > limit else None)
+
+    def scan(self, *, pk_prefix: str = "", limit: int = 100, cursor: str | None = None) -> Page:
+        """Live items whose pk starts with `pk_prefix`: a paginated, consistent Scan with a filter."""
+        args: dict[str, Any] = {}
+        if pk_prefix:
+            args = {
+                "FilterExpression": "begins_with(#pk, :prefix)",
+                "ExpressionAttributeNames": {"#pk": "pk"},
+                "ExpressionAttributeValues": {":prefix": {"S": pk_prefix}},
+            }
+        start = self._key(*decode_key_cursor(cursor)) if cursor else None
+        items = self._page("scan", args, start, limit)
+        page = items[:limit]
+        last = page[-1] if len(items) > limit else None
+        return Page(items=page, cursor=encode_key_cursor(last["pk"], last["sk"]) if last else None)
 
     def increment(
         self,
@@ -262,26 +279,10 @@ class DynamoStore:
                 calls.append(
                     {"Put": {"TableName": self.table, "Item": serialize(op.item), **condition_expression(op.cond, now)}}
                 )
-            elif isinstance(op, Delete):
-                calls.append(
-                    {
-                        "Delete": {
-                            "TableName": self.table,
-                            "Key": self._key(op.pk, op.sk),
-                            **condition_expression(op.cond, now),
-                        }
-                    }
-                )
-            elif isinstance(op, Check):
-                calls.append(
-                    {
-                        "ConditionCheck": {
-                            "TableName": self.table,
-                            "Key": self._key(op.pk, op.sk),
-                            **condition_expression(op.cond, now),
-                        }
-                    }
-                )
+            elif isinstance(op, Delete | Check):
+                kind = "Delete" if isinstance(op, Delete) else "ConditionCheck"
+                target = {"TableName": self.table, "Key": self._key(op.pk, op.sk)}
+                calls.append({kind: {**target, **condition_expression(op.cond, now)}})
         with self._errors():
             self.client.transact_write_items(TransactItems=calls)  # type: ignore[arg-type]
 

@@ -30,7 +30,9 @@ from .base import (
     check_item,
     check_ops,
     decode_cursor,
+    decode_key_cursor,
     encode_cursor,
+    encode_key_cursor,
     is_live,
     now_epoch,
 )
@@ -168,6 +170,22 @@ class SqliteStore:
             rows = self._conn().execute(sql, params).fetchall()
         items = [self._load(r) for r in rows[:limit]]
         next_cursor = encode_cursor(items[-1]["sk"]) if len(rows) > limit else None
+        return Page(items=items, cursor=next_cursor)
+
+    def scan(self, *, pk_prefix: str = "", limit: int = 100, cursor: str | None = None) -> Page:
+        """Live items whose pk starts with `pk_prefix`, in (pk, sk) order, one page at a time."""
+        if limit < 1:
+            raise ValueError("limit must be positive")
+        after = decode_key_cursor(cursor) if cursor else ("", "")
+        sql = (
+            "SELECT pk, sk, data, ttl FROM items WHERE pk >= ? AND pk < ? AND (pk, sk) > (?, ?)"
+            " AND (ttl IS NULL OR ttl > ?) ORDER BY pk, sk LIMIT ?"
+        )
+        params = (pk_prefix, pk_prefix + "\U0010ffff", after[0], after[1], now_epoch(), limit + 1)
+        with self._errors():
+            rows = self._conn().execute(sql, params).fetchall()
+        items = [self._load(r) for r in rows[:limit]]
+        next_cursor = encode_key_cursor(items[-1]["pk"], items[-1]["sk"]) if len(rows) > limit else None
         return Page(items=items, cursor=next_cursor)
 
     def increment(

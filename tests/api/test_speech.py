@@ -332,16 +332,18 @@ def test_record_failure_removes_the_blob(
     client: TestClient, alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from core.errors import StorageUnavailable
+    from core.storage import Put
 
     store = runtime.store()
-    real_put = store.put
+    real_transact = store.transact
 
-    def failing_put(item: dict[str, Any], **kwargs: Any) -> None:
-        if item["sk"].startswith("AUDIO#"):
+    def failing_transact(ops: Any) -> None:
+        if any(isinstance(op, Put) and op.item["sk"].startswith("AUDIO#") for op in ops):
             raise StorageUnavailable("Storage is unavailable: disk I/O error")
-        real_put(item, **kwargs)
+        real_transact(ops)
 
-    monkeypatch.setattr(store, "put", failing_put)  # a store that fails on the record write only
+    # A store that fails on the record write only (a transaction with the account check, users.put_owned).
+    monkeypatch.setattr(store, "transact", failing_transact)
     response = client.post("/synthesize", headers=alice["headers"], json={"text": "Orphan check."})
     assert response.status_code == 503
     assert error_code(response) == "storage_unavailable"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,6 +54,37 @@ def test_traversal_and_odd_keys_are_refused(blobs: BlobStore, key: str) -> None:
     for call in (lambda: blobs.put(key, b"x"), lambda: blobs.get(key), lambda: blobs.delete(key)):
         with pytest.raises(ValueError, match="invalid blob key"):
             call()
+
+
+def test_listing_gives_keys_sizes_and_times_under_a_prefix(blobs: BlobStore) -> None:
+    before = time.time()
+    blobs.put("audio/u1/a.wav", b"12345")
+    blobs.put("audio/u2/b.wav", b"123")
+    blobs.put("voices/u1/v/reference.flac", b"1")
+    listed = {info.key: info for info in blobs.listing()}
+    assert set(listed) == {"audio/u1/a.wav", "audio/u2/b.wav", "voices/u1/v/reference.flac"}
+    assert listed["audio/u1/a.wav"].size == 5
+    assert not listed["audio/u1/a.wav"].partial
+    assert before - 5 <= listed["audio/u1/a.wav"].modified <= time.time() + 5  # wall-clock epoch seconds
+    assert {info.key for info in blobs.listing("audio/")} == {"audio/u1/a.wav", "audio/u2/b.wav"}
+    assert {info.key for info in blobs.listing("audio/u1/")} == {"audio/u1/a.wav"}
+    assert list(blobs.listing("nothing/")) == []
+
+
+def test_local_listing_shows_unfinished_writes_which_only_delete_accepts(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    store.put("audio/u/a.wav", b"whole")
+    leftover = tmp_path / "blobs" / "audio" / "u" / ".b.wav.0123456789ab.tmp"
+    leftover.write_bytes(b"half")
+    (tmp_path / "blobs" / "audio" / "u" / "not a key").write_bytes(b"")  # never ours: not listed
+    listed = {info.key: info for info in store.listing("audio/")}
+    assert set(listed) == {"audio/u/a.wav", "audio/u/.b.wav.0123456789ab.tmp"}
+    assert listed["audio/u/.b.wav.0123456789ab.tmp"].partial
+    with pytest.raises(ValueError, match="invalid blob key"):
+        store.get("audio/u/.b.wav.0123456789ab.tmp")
+    store.delete("audio/u/.b.wav.0123456789ab.tmp")
+    assert not leftover.exists()
+    assert store.get("audio/u/a.wav") == b"whole"
 
 
 def test_url_is_presigned_on_s3_only(blobs: BlobStore) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConditionFailed, StorageUnavailable, TransactionConflict
+from core.errors import BadRequest, ConditionFailed, StorageUnavailable, TransactionConflict, Unauthorized
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, Check, Cond, Delete, KVStore, Put
 from core.storage.dynamodb import DynamoStore
 from core.storage.sqlite import SqliteStore
@@ -100,6 +100,54 @@ def test_query_prefix_order_and_paging(store: KVStore) -> None:
     exact = store.query("U", sk_prefix="AUDIO#", limit=7)
     assert len(exact.items) == 7
     assert exact.cursor is None
+
+
+def test_scan_walks_every_live_item_of_a_pk_prefix_in_pages(store: KVStore) -> None:
+    expected = set()
+    for user in ("a", "b", "c"):
+        for sk in ("PROFILE", "AUDIO#1", "AUDIO#2"):
+            store.put({"pk": f"USER#{user}", "sk": sk, "v": 1})
+            expected.add((f"USER#{user}", sk))
+    store.put({"pk": "USERNAME#a", "sk": "USERNAME"})  # shares the first letters, not the prefix
+    store.put({"pk": "RATE#x", "sk": "W#1"})
+    store.put({"pk": "USER#d", "sk": "SESSION#1", "ttl": int(time.time()) - 5})  # expired: invisible
+    seen: list[tuple[str, str]] = []
+    cursor = None
+    pages = 0
+    while True:
+        page = store.scan(pk_prefix="USER#", limit=2, cursor=cursor)
+        assert len(page.items) <= 2
+        seen += [(item["pk"], item["sk"]) for item in page.items]
+        pages += 1
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert sorted(seen) == sorted(expected)  # each exactly once
+    assert pages == 5
+    everything = store.scan(limit=100)
+    assert len(everything.items) == 11
+    assert everything.cursor is None
+    with pytest.raises(BadRequest):
+        store.scan(cursor="not-a-cursor")
+
+
+def test_put_owned_stores_only_while_the_profile_exists(store: KVStore) -> None:
+    from core.services.users import put_owned
+
+    store.put({"pk": "USER#u", "sk": "PROFILE"})
+    put_owned(store, {"pk": "USER#u", "sk": "AUDIO#1"}, extra=[Put({"pk": "OWNED#1", "sk": "X"})])
+    assert store.get("USER#u", "AUDIO#1") is not None
+    assert store.get("OWNED#1", "X") is not None
+    with pytest.raises(ConditionFailed):  # the record's own condition
+        put_owned(store, {"pk": "USER#u", "sk": "AUDIO#1"})
+    store.delete("USER#u", "PROFILE")
+    with pytest.raises(Unauthorized) as info:
+        put_owned(store, {"pk": "USER#u", "sk": "AUDIO#2"}, extra=[Put({"pk": "OWNED#2", "sk": "X"})])
+    assert info.value.code == "account_deleted"
+    assert store.get("USER#u", "AUDIO#2") is None
+    assert store.get("OWNED#2", "X") is None
+    with pytest.raises(ValueError, match="not a user"):
+        put_owned(store, {"pk": "RATE#x", "sk": "W#1"})
 
 
 def test_increment_is_atomic_and_respects_ttl(store: KVStore) -> None:

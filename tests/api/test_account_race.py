@@ -1,0 +1,130 @@
+"""Deleting an account while its work is in flight leaves nothing behind (issue 10, "no orphans").
+
+Reproduction: DELETE /profile answered 204 while two syntheses ran; both then stored records and audio
+under the deleted user. Now the record is written only while the profile exists (one transaction), the
+blob already written is removed, and the request answers 401 `account_deleted`.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from core import runtime
+from core.services.users import user_pk
+from tests.conftest import Users
+
+
+class _Gate:
+    """Test double for timing only: the real engine, held at the start of each job until released."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.capabilities = real.capabilities
+        self.started = threading.Semaphore(0)
+        self.release = threading.Event()
+
+    def voices(self) -> Any:
+        return self.real.voices()
+
+    def _hold(self) -> None:
+        self.started.release()
+        assert self.release.wait(60), "the test never released the engine"
+
+    def synthesize(self, *args: Any) -> Any:
+        self._hold()
+        return self.real.synthesize(*args)
+
+    def stream(self, *args: Any) -> Any:
+        self._hold()
+        return self.real.stream(*args)
+
+
+def test_syntheses_running_while_the_account_is_deleted_store_nothing(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alice = users.create("alice")
+    gate = _Gate(runtime.engine())
+    monkeypatch.setattr(runtime, "_engine", gate)
+    answers: list[Any] = []
+
+    def speak(text: str) -> None:
+        answers.append(client.post("/synthesize", headers=alice["headers"], json={"text": text}))
+
+    workers = [threading.Thread(target=speak, args=(f"Sentence number {n}.",)) for n in range(2)]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        assert gate.started.acquire(timeout=60)  # both jobs are inside the engine
+    assert client.delete("/profile", headers=alice["headers"]).status_code == 204
+    gate.release.set()
+    for worker in workers:
+        worker.join(60)
+
+    assert [a.status_code for a in answers] == [401, 401]
+    assert {a.json()["error"]["code"] for a in answers} == {"account_deleted"}
+    store = runtime.store()
+    assert store.query(user_pk(alice["id"]), sk_prefix="AUDIO#").items == []
+    assert not list((tmp_path / "data" / "blobs").rglob("*"))  # no audio, not even a .tmp
+
+    from core.maintenance import sweep
+
+    sweep(store, runtime.blobs(), grace_s=3600)  # what the refunds left (usage counters) goes too
+    assert store.query(user_pk(alice["id"])).items == []
+
+
+def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    alice = users.create("alice")
+    gate = _Gate(runtime.engine())
+    monkeypatch.setattr(runtime, "_engine", gate)
+    answers: list[Any] = []
+    body = {"text": "First sentence here. And a second one.", "stream": True, "format": "mp3"}
+    worker = threading.Thread(
+        target=lambda: answers.append(client.post("/synthesize", headers=alice["headers"], json=body))
+    )
+    worker.start()
+    assert gate.started.acquire(timeout=60)
+    assert client.delete("/profile", headers=alice["headers"]).status_code == 204
+    gate.release.set()
+    worker.join(60)
+    assert not worker.is_alive()
+    # The audio was streamed (200 was already sent); the library keeps nothing of it.
+    assert runtime.store().query(user_pk(alice["id"]), sk_prefix="AUDIO#").items == []
+    assert not [p for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()]
+
+
+def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: Path) -> None:
+    import numpy as np
+
+    from core.errors import Unauthorized
+    from core.services import api_keys, users, voices
+    from core.tts import codecs
+    from core.tts.base import Audio
+
+    store, blobs = runtime.store(), runtime.blobs()
+    user = users.register(store, username="bob", email="bob@example.com", password="correct horse", full_name=None)
+    users.delete_user(store, user_id=user["id"])  # gone between the request's auth and its write
+    t = np.arange(24000 * 4) / 24000
+    clip = Audio((0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32), 24000)
+    with pytest.raises(Unauthorized) as voice_error:
+        voices.create(
+            store,
+            blobs,
+            runtime.engine(),
+            user_id=user["id"],
+            name="v",
+            description=None,
+            data=codecs.encode(clip, "wav"),
+        )
+    with pytest.raises(Unauthorized) as key_error:
+        api_keys.create(store, user_id=user["id"], name="k")
+    assert voice_error.value.code == key_error.value.code == "account_deleted"
+    assert store.query(user_pk(user["id"])).items == []
+    assert store.scan(pk_prefix="APIKEY#").items == []
+    assert not list((tmp_path / "data" / "blobs").rglob("*.*"))

@@ -102,6 +102,7 @@ def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
 def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: Path) -> None:
     import numpy as np
 
+    from core.config import get_settings
     from core.errors import Unauthorized
     from core.services import api_keys, users, voices
     from core.tts import codecs
@@ -121,6 +122,8 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
             name="v",
             description=None,
             data=codecs.encode(clip, "wav"),
+            max_decoded_samples=get_settings().max_upload_decoded_samples,
+            decode_slots=get_settings().max_parallel_decodes,
         )
     with pytest.raises(Unauthorized) as key_error:
         api_keys.create(store, user_id=user["id"], name="k")

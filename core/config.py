@@ -72,6 +72,12 @@ class Settings(BaseSettings):
     login_lockout_failures: int = Field(default=5, ge=0, description="failed logins per username per window")
     login_lockout_minutes: int = Field(default=15, ge=1)
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
+    quota_audio_seconds_per_day: int = Field(
+        default=7200, ge=0, description="synthesized audio seconds per user per day"
+    )
+    quota_hold_grace_s: int = Field(
+        default=900, ge=1, description="a job's quota hold stops counting this long after its last sign of life"
+    )
 
     # Engines
     tts_engine: Literal["piper", "chatterbox", "runpod"] = "piper"

@@ -65,14 +65,14 @@ def test_failed_jobs_are_refunded(client: TestClient, users: Users, small_quota:
 def test_parallel_requests_never_exceed_the_quota(client: TestClient, users: Users, small_quota: None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.services import limits
+    from core.services import quota as quotas
 
     alice = users.create("alice")
     store = runtime.store()
 
     def charge(_: int) -> bool:
         try:
-            limits.charge_characters(store, user_id=alice["id"], characters=7, quota=60)
+            quotas.reserve(store, user_id=alice["id"], characters=7, seconds=0.5, limits=quotas.Limits(characters=60))
         except Exception:
             return False
         return True

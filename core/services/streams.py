@@ -10,7 +10,7 @@ Contract:
   `capabilities.max_chars`), each synthesised by its own `engine.stream` call, so every byte is known
   to belong to a piece, i.e. to a span of the text. A piece counts as delivered once all the bytes made
   from it have been taken by the consumer and the consumer has come back for more (for an HTTP response:
-  handed to the server; an encoder's few milliseconds of look-ahead aside). Each delivered piece is
+  handed to the server; the few frames an mp3/ogg/flac encoder holds back aside). Each delivered piece is
   charged at once (`quota.Meter.deliver`: characters up to the end of the piece, real audio seconds
   so far), to the day's usage and to the API key alike.
 - When the engine is done, the whole utterance is encoded again in `request.format` and stored exactly

@@ -47,10 +47,11 @@ PIECE_CHARS = 30
 
 
 class _Gated:
-    """Test double: the real engine, one piece per permit from the test; piece `fail_at` fails."""
+    """Test double: the real engine, one call per permit from the test; a sentence holding `fail_on`
+    fails (like the issue's NUL: the engine gives the sentences before it, then fails on it)."""
 
-    def __init__(self, real: Any, fail_at: int | None = None) -> None:
-        self.real, self.fail_at = real, fail_at
+    def __init__(self, real: Any, fail_on: str | None = None) -> None:
+        self.real, self.fail_on = real, fail_on
         self.capabilities = dataclasses.replace(real.capabilities, max_chars=PIECE_CHARS)
         self.permits = threading.Semaphore(0)
         self.started = 0
@@ -65,9 +66,19 @@ class _Gated:
         if not self.permits.acquire(timeout=60):
             raise EngineError("the test never let this piece run")
         self.started += 1
-        if self.started - 1 == self.fail_at:
-            raise EngineError("Speech engine failed: invalid character")
-        yield from self.real.stream(text, voice, options)
+        for sentence in split_sentences(text, PIECE_CHARS):
+            if self.fail_on is not None and self.fail_on in sentence:
+                raise EngineError("Speech engine failed: invalid character")
+            yield from self.real.stream(sentence, voice, options)
+
+
+_REAL: list[Any] = []  # one real Piper engine for the module (it loads its model once)
+
+
+def real_engine() -> Any:
+    if not _REAL:
+        _REAL.append(runtime.engine())
+    return _REAL[0]
 
 
 @contextmanager
@@ -189,7 +200,7 @@ def test_a_dropped_stream_is_charged_exactly_what_was_sent(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, kind: str, sent: int
 ) -> None:
     assert len(PIECES) == len(SENTENCES)
-    engine = _Gated(runtime.engine())
+    engine = _Gated(real_engine())
     monkeypatch.setattr(runtime, "_engine", engine)
     path, body = ENDPOINTS[kind]
     for _ in range(sent):
@@ -224,7 +235,7 @@ def test_a_failure_after_audio_was_sent_is_charged_what_was_sent(
     setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     last = len(SENTENCES) - 1
-    engine = _Gated(runtime.engine(), fail_at=last)
+    engine = _Gated(real_engine(), fail_on="fourth")
     engine.permits.release(len(SENTENCES))
     monkeypatch.setattr(runtime, "_engine", engine)
     path, body = ENDPOINTS[kind]

@@ -132,12 +132,12 @@ class Hold:
             return
         totals = {"characters": characters, "audio_ms": _ms(seconds)}
         if self._live:
-            self._live = False
             try:
                 self._store.delete(self._item["pk"], self._item["sk"], cond=Cond(equals={"seq": self._item["seq"]}))
                 base = self.reserved
             except ConditionFailed:  # reclaimed meanwhile: usage holds the delivered totals we recorded
                 base = self.delivered
+            self._live = False
             delta = {attr: totals[attr] - base[attr] for attr in _ATTRS}
             _add(self._store, self._item["pk"], self._item["usage_sk"], delta)
         else:

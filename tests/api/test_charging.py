@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gc
 import json
 import socket
 import threading
@@ -167,14 +168,18 @@ def setup(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("QUOTA_CHARS_PER_DAY", "5000")
     monkeypatch.setenv("QUOTA_AUDIO_SECONDS_PER_DAY", "600")
     runtime.reset()
-    with serve() as (url, server):
-        with httpx.Client(base_url=url) as web:
-            user = {"username": "payer", "email": "payer@example.com", "password": "charging-password"}
-            assert web.post("/auth/register", json=user).status_code == 201
-            login = web.post("/auth/login", json={"username": "payer", "password": user["password"]}).json()
-            session = {"Authorization": f"Bearer {login['access_token']}"}
-            key = web.post("/api-keys", headers=session, json={"name": "meter"}).json()
-        yield {"url": url, "server": server, "key": {"Authorization": f"Bearer {key['key']}"}, "session": session}
+    gc.disable()  # the cycle collector must not be what closes an abandoned stream
+    try:
+        with serve() as (url, server):
+            with httpx.Client(base_url=url) as web:
+                user = {"username": "payer", "email": "payer@example.com", "password": "charging-password"}
+                assert web.post("/auth/register", json=user).status_code == 201
+                login = web.post("/auth/login", json={"username": "payer", "password": user["password"]}).json()
+                session = {"Authorization": f"Bearer {login['access_token']}"}
+                key = web.post("/api-keys", headers=session, json={"name": "meter"}).json()
+            yield {"url": url, "server": server, "key": {"Authorization": f"Bearer {key['key']}"}, "session": session}
+    finally:
+        gc.enable()
 
 
 def charged(env: dict[str, Any]) -> tuple[int, float, int, int]:

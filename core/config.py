@@ -80,6 +80,12 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
+    quota_audio_seconds_per_day: int = Field(
+        default=7200, ge=0, description="synthesized audio seconds per user per day"
+    )
+    quota_hold_grace_s: int = Field(
+        default=900, ge=1, description="a job's quota hold stops counting this long after its last sign of life"
+    )
 
     # Maintenance (core.maintenance): the sweep of orphaned items and blobs
     sweep_interval_minutes: int = Field(default=60, ge=0, description="local server: sweep every N minutes; 0 = off")

@@ -11,6 +11,9 @@ POST /synthesize (`X-Audio-Id` names the record).
   `{"type": "speech.audio.done", "usage": {"input_tokens", "output_tokens", "total_tokens"}}` (usage
   counts input characters, as there is no tokenizer here; output_tokens is 0). A failure after the
   first event sends `{"type": "error", "error": {"code", "message"}}` and ends the stream.
+- Charging: the quota and the API key are charged per piece of text whose audio was sent (also when
+  the engine fails mid-way or the client leaves); the stream is closed the moment the client goes away
+  (core.services.streams, core.responses).
 - Errors before the first byte answer in the API's shape `{"error": {"code", "message"}}`, which the
   openai package raises as its APIStatusError subclasses with our message.
 
@@ -31,6 +34,7 @@ from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.errors import AppError, ValidationFailed
+from core.responses import AudioStreamResponse, stream_headers
 from core.schemas.openai import (
     ENGINE_MODELS,
     MAX_INPUT_CHARS,
@@ -39,9 +43,9 @@ from core.schemas.openai import (
     RESPONSE_FORMATS,
     SpeechRequest,
 )
-from core.services import synthesis
+from core.services import streams, synthesis
+from core.services.quota import Limits
 from core.tts.base import Engine
-from handlers.synthesize import stream_headers
 
 log = logging.getLogger("chatterbox_api")
 router = APIRouter(prefix="/v1/audio", tags=["openai"])
@@ -71,7 +75,7 @@ def _event(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
-def sse_events(audio: synthesis.AudioStream) -> Iterator[bytes]:
+def sse_events(audio: streams.AudioStream) -> Iterator[bytes]:
     try:
         for chunk in audio:
             yield _event({"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode("ascii")})
@@ -110,7 +114,7 @@ def create_speech(
         format=stored,
         ignored=("instructions",) if body.instructions else (),
     )
-    audio = synthesis.stream(
+    audio = streams.stream(
         store,
         blobs,
         engine,
@@ -120,12 +124,14 @@ def create_speech(
         stream_format=streamed,
         stream_sample_rate=PCM_SAMPLE_RATE if streamed == "pcm" else None,
         api_key_id=principal.api_key_id,
-        quota=settings.quota_chars_per_day,
+        quota=Limits.of(settings),
     )
     headers = stream_headers(audio)
     if body.stream_format == "sse":
-        return StreamingResponse(sse_events(audio), media_type="text/event-stream", headers=headers)
-    return StreamingResponse(iter(audio), media_type=audio.content_type, headers=headers)
+        return AudioStreamResponse(
+            sse_events(audio), close=audio.close, media_type="text/event-stream", headers=headers
+        )
+    return AudioStreamResponse(iter(audio), close=audio.close, media_type=audio.content_type, headers=headers)
 
 
 app = create_app(router)

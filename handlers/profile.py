@@ -10,7 +10,7 @@ from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, SessionUser, SettingsDep, StoreDep, create_app
 from core.schemas.keys import ProfileOut
-from core.services import limits, users
+from core.services import quota, users
 
 router = APIRouter(tags=["profile"])
 
@@ -18,8 +18,8 @@ router = APIRouter(tags=["profile"])
 @router.get("/profile", response_model=ProfileOut)
 def read_profile(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> ProfileOut:
     profile = users.public_profile(users.get_user(store, user_id=principal.user_id))
-    quota = limits.usage(store, user_id=principal.user_id, quota=settings.quota_chars_per_day)
-    return ProfileOut.model_validate({**profile, "quota": quota})
+    usage = quota.usage(store, user_id=principal.user_id, limits=quota.Limits.of(settings))
+    return ProfileOut.model_validate({**profile, "quota": usage})
 
 
 @router.delete("/profile", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,9 @@ ogg (Opus), flac with unknown length, or pcm: raw 16-bit little-endian mono, str
 bytes sent as soon as the first sentence is synthesised. Headers: `X-Audio-Id` / `X-Audio-Url` (the
 library record, which exists once the body is complete), `X-Sample-Rate`, `X-Options-Ignored`. Errors
 found before the first byte (validation, voice, engine failure on the first sentence) are normal JSON
-errors; a failure after that cuts the body short (no terminating chunk) and stores nothing.
+errors; a failure after that cuts the body short (no terminating chunk) and stores nothing. The quota and
+the API key are charged per piece of text whose audio was sent; a client that goes away stops the
+synthesis at once and is charged what it was sent (core.services.streams, core.responses).
 
 Lambda entry: `handlers.synthesize.handler` (behind a function URL on AWS: synthesis may outlast
 API Gateway's 30 s; Mangum buffers a streamed body, so Lambda sends it whole). The engine is loaded
@@ -18,15 +20,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, status
-from fastapi.responses import StreamingResponse
 from mangum import Mangum
 from pydantic import Field
 
 from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.errors import ValidationFailed
+from core.responses import AudioStreamResponse, stream_headers
 from core.schemas.speech import AudioOut, SynthesizeRequest
-from core.services import synthesis
+from core.services import streams, synthesis
 from core.services.presenters import audio_out
+from core.services.quota import Limits
 
 router = APIRouter(tags=["synthesis"])
 STREAM_TYPES: dict[str, Any] = {t: {} for t in ("audio/wav", "audio/mpeg", "audio/ogg", "audio/flac", "audio/pcm")}
@@ -38,17 +41,6 @@ class SynthesizeBody(SynthesizeRequest):
         default="wav", description="pcm (raw 16-bit LE mono) only with stream: true; stored as wav"
     )
     stream: bool = Field(default=False, description="send the audio itself, chunk by chunk, as it is made")
-
-
-def stream_headers(audio: synthesis.AudioStream) -> dict[str, str]:
-    return {
-        "X-Audio-Id": audio.audio_id,
-        "X-Audio-Url": f"/audio/{audio.audio_id}",
-        "X-Sample-Rate": str(audio.sample_rate),
-        "X-Options-Ignored": ",".join(audio.options_ignored),
-        "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    }
 
 
 @router.post(
@@ -83,11 +75,13 @@ def synthesize(
         "request": request,
         "max_chars": settings.max_text_chars,
         "api_key_id": principal.api_key_id,
-        "quota": settings.quota_chars_per_day,
+        "quota": Limits.of(settings),
     }
     if body.stream:
-        audio = synthesis.stream(store, blobs, engine, stream_format=body.format, **common)
-        return StreamingResponse(iter(audio), media_type=audio.content_type, headers=stream_headers(audio))
+        audio = streams.stream(store, blobs, engine, stream_format=body.format, **common)
+        return AudioStreamResponse(
+            iter(audio), close=audio.close, media_type=audio.content_type, headers=stream_headers(audio)
+        )
     return audio_out(synthesis.synthesize(store, blobs, engine, **common))
 
 

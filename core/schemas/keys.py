@@ -30,12 +30,19 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="the key itself: shown once, store it now")
 
 
+class AudioQuotaOut(BaseModel):
+    limit: int = Field(description="seconds of audio per period; 0 = unlimited")
+    used: float = Field(description="seconds delivered, plus the estimate of jobs still running")
+    remaining: float | None
+
+
 class QuotaOut(BaseModel):
     period: str
     limit: int = Field(description="characters per period; 0 = unlimited")
-    used: int
+    used: int = Field(description="characters delivered, plus those of jobs still running")
     remaining: int | None
     resets_at: datetime
+    audio_seconds: AudioQuotaOut
 
 
 class ProfileOut(UserOut):

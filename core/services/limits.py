@@ -9,22 +9,15 @@ Contract:
   limit, so N parallel guesses evaluate at most `max_attempts` passwords per window (the window starts
   at the first attempt; a locked attempt does not extend it). `login_succeeded` resets the counter.
   The caller picks the subject: one per account whatever name form was used, one per unknown name.
-- Quota: `charge_characters` adds to the user's daily usage `USER#<uid>` / `USAGE#<yyyymmdd>` atomically
-  and refuses (429 quota_exceeded, nothing charged) what would exceed the quota; `refund` gives back
-  the characters of a job that failed. `usage` reports {limit, used, remaining, resets_at}.
+- The daily synthesis quota (characters and audio seconds) is core.services.quota.
 """
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from core.errors import RateLimited
-from core.services.users import user_pk
 from core.storage import KVStore
-
-DAY = 86400
 
 
 def hit(store: KVStore, *, bucket: str, key: str, limit: int, window_s: int, message: str | None = None) -> int:
@@ -64,47 +57,3 @@ def login_attempt(store: KVStore, *, subject: str, max_attempts: int, window_s: 
 
 def login_succeeded(store: KVStore, *, subject: str) -> None:
     store.delete(*_lock_key(subject))
-
-
-# -- character quota -------------------------------------------------------------------------
-def _today() -> tuple[str, int]:
-    now = datetime.now(UTC)
-    midnight = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
-    return now.strftime("%Y%m%d"), int(midnight.timestamp())
-
-
-def usage(store: KVStore, *, user_id: str, quota: int) -> dict[str, Any]:
-    day, resets = _today()
-    item = store.get(user_pk(user_id), f"USAGE#{day}")
-    used = int(item.get("characters", 0)) if item else 0
-    return {
-        "period": "day",
-        "limit": quota,
-        "used": used,
-        "remaining": max(0, quota - used) if quota else None,
-        "resets_at": datetime.fromtimestamp(resets, UTC).isoformat().replace("+00:00", "Z"),
-    }
-
-
-def charge_characters(store: KVStore, *, user_id: str, characters: int, quota: int) -> str | None:
-    """Charge today's usage; returns the usage key to refund on failure (None when unlimited)."""
-    if quota <= 0:
-        return None
-    day, resets = _today()
-    sk = f"USAGE#{day}"
-    total = store.increment(user_pk(user_id), sk, "characters", characters, ttl=resets + 2 * DAY)
-    if total > quota:
-        store.increment(user_pk(user_id), sk, "characters", -characters)
-        used = total - characters
-        raise RateLimited(
-            f"Daily character quota exceeded: {used} of {quota} used, this request needs {characters}",
-            code="quota_exceeded",
-            retry_after=resets - int(time.time()),
-            details={"limit": quota, "used": used, "requested": characters},
-        )
-    return sk
-
-
-def refund(store: KVStore, *, user_id: str, usage_key: str | None, characters: int) -> None:
-    if usage_key is not None:
-        store.increment(user_pk(user_id), usage_key, "characters", -characters)

@@ -1,4 +1,4 @@
-"""Synthesis: text + voice + options -> an audio record in the caller's library, whole or streamed.
+"""Synthesis: text + voice + options -> an audio record in the caller's library (streamed: core.services.streams).
 
 Contract:
 - Text is whitespace-normalised and must have 1..max_chars characters (ValidationFailed otherwise).
@@ -10,35 +10,29 @@ Contract:
   account deleted during the work answers 401 `account_deleted`); if the record cannot be written the
   blob is removed.
   An engine failure writes nothing. Either both exist or neither does. A record made through an API
-  key carries `api_key_id`, and the key's character count grows by the text's length.
-- The text's characters are charged to the user's daily quota (`quota`, 0 = unlimited) before the
-  engine runs (429 quota_exceeded when it would go over) and refunded if no record gets stored.
-- `stream(...)` validates and resolves everything, then pulls the engine until the first encoded bytes
-  exist before it returns, so bad requests and a failure on the first sentence raise from the call
-  itself (normal error responses). The returned `AudioStream` yields those bytes and then more as each
-  sentence is ready, in `stream_format` (one continuous encoder: see core.tts.streaming). When the engine
-  is done, the whole utterance is encoded again in `request.format` and stored exactly as `synthesize`
-  stores it, under the audio id known from the start, before the last bytes are yielded. A stream that
-  fails or is abandoned (client gone) before that point stores nothing.
+  key carries `api_key_id`.
+- Charging (core.services.quota): before the engine runs, the text's characters and the engine's
+  `estimate_seconds` are reserved against the user's daily quota (`quota`: a `quota.Limits`; 429
+  quota_exceeded when either would go over). A stored record settles the hold to the text's characters
+  and the audio's real seconds, and the API key's character count grows by the same characters; a job
+  that stores nothing is charged nothing. A process that dies mid-job leaves a hold that stops counting
+  after the grace period.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.errors import ValidationFailed
+from core.services import quota as quotas
 from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.users import user_pk
 from core.storage import MUST_NOT_EXIST, BlobStore, Item, KVStore
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.text import normalize
-
-if TYPE_CHECKING:
-    from core.tts.base import FloatArray
-    from core.tts.streaming import StreamEncoder
 
 ENGINE_OPTIONS = ("exaggeration", "cfg_weight", "temperature", "seed")
 
@@ -89,13 +83,7 @@ class _Job:
     ignored: list[str]
     request: Request
     api_key_id: str | None
-    usage_key: str | None  # today's quota counter, refunded when nothing gets stored
-
-
-def _refund(store: KVStore, job: _Job) -> None:
-    from core.services import limits
-
-    limits.refund(store, user_id=job.user_id, usage_key=job.usage_key, characters=len(job.text))
+    meter: quotas.Meter  # charges the quota hold and the API key what gets delivered
 
 
 def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> Item:
@@ -132,10 +120,7 @@ def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Au
     except BaseException:
         blobs.delete(key)
         raise
-    if job.api_key_id is not None:
-        from core.services import api_keys
-
-        api_keys.record_use(store, user_id=job.user_id, key_id=job.api_key_id, characters=len(job.text))
+    job.meter.finish(characters=len(job.text), seconds=audio.duration)  # a stored record is delivered work
     return item
 
 
@@ -148,15 +133,16 @@ def _job(
     request: Request,
     max_chars: int,
     api_key_id: str | None,
-    quota: int,
+    quota: quotas.Limits,
 ) -> _Job:
-    from core.services import limits
     from core.tts import codecs
 
     codecs.get_format(request.format)  # an unknown stored format is refused before any work
     text, voice, options, ignored = prepare(store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars)
-    usage_key = limits.charge_characters(store, user_id=user_id, characters=len(text), quota=quota)
-    return _Job(user_id, sortable_id(), text, voice, options, ignored, request, api_key_id, usage_key)
+    seconds = engine.estimate_seconds(text, options)
+    hold = quotas.reserve(store, user_id=user_id, characters=len(text), seconds=seconds, limits=quota)
+    meter = quotas.Meter(store, user_id=user_id, hold=hold, api_key_id=api_key_id)
+    return _Job(user_id, sortable_id(), text, voice, options, ignored, request, api_key_id, meter)
 
 
 def synthesize(
@@ -168,7 +154,7 @@ def synthesize(
     request: Request,
     max_chars: int,
     api_key_id: str | None = None,
-    quota: int = 0,
+    quota: quotas.Limits = quotas.UNLIMITED,
 ) -> Item:
     job = _job(
         store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars, api_key_id=api_key_id, quota=quota
@@ -176,97 +162,5 @@ def synthesize(
     try:
         audio = engine.synthesize(job.text, job.voice, job.options)
         return _save(store, blobs, engine, job, audio)
-    except BaseException:
-        _refund(store, job)
-        raise
-
-
-class AudioStream:
-    """Encoded audio bytes of one synthesis, sentence by sentence; see the module contract."""
-
-    def __init__(
-        self, store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, *, fmt: str, rate: int | None
-    ) -> None:
-        from core.tts import codecs
-        from core.tts.streaming import stream_rate
-
-        self.audio_id = job.audio_id
-        self.text = job.text
-        self.options_ignored = list(job.ignored)
-        self.format = fmt
-        self.content_type = codecs.content_type(fmt)
-        self.sample_rate = stream_rate(fmt, rate or engine.capabilities.sample_rate)  # exact once primed
-        self.item: Item | None = None  # the stored record, once the engine is done
-        self._target_rate = rate
-        self._encoder: StreamEncoder | None = None
-        self._chunks = self._run(store, blobs, engine, job)
-        self._first = next(self._chunks, b"")
-
-    def _encoder_for(self, rate: int) -> StreamEncoder:
-        if self._encoder is None:
-            from core.tts.streaming import StreamEncoder
-
-            self._encoder = StreamEncoder(self.format, self._target_rate or rate)
-            self.sample_rate = self._encoder.sample_rate
-        return self._encoder
-
-    def _run(self, store: KVStore, blobs: BlobStore, engine: Engine, job: _Job) -> Generator[bytes, None, None]:
-        import numpy as np
-
-        from core.tts.codecs import resample
-
-        pieces: list[FloatArray] = []
-        rate: int | None = None
-        try:
-            for audio in engine.stream(job.text, job.voice, job.options):
-                rate = rate or audio.sample_rate
-                same = audio if audio.sample_rate == rate else resample(audio, rate)
-                pieces.append(np.asarray(same.samples, dtype=np.float32).reshape(-1))
-                out = self._encoder_for(rate).feed(same)
-                if out:
-                    yield out
-            rate = rate or engine.capabilities.sample_rate
-            tail = self._encoder_for(rate).finish()
-            whole = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-            self.item = _save(store, blobs, engine, job, Audio(whole.astype(np.float32, copy=False), rate))
-            if tail:
-                yield tail
-        except BaseException:  # failed or abandoned (GeneratorExit) before the record was stored
-            if self.item is None:
-                _refund(store, job)
-            raise
-        finally:
-            if self._encoder is not None:
-                self._encoder.close()
-
-    def __iter__(self) -> Iterator[bytes]:
-        if self._first:
-            yield self._first
-        yield from self._chunks
-
-    def close(self) -> None:
-        """Abandon the stream: nothing more is synthesised, and nothing is stored if not yet done."""
-        self._chunks.close()
-
-
-def stream(
-    store: KVStore,
-    blobs: BlobStore,
-    engine: Engine,
-    *,
-    user_id: str,
-    request: Request,
-    max_chars: int,
-    stream_format: str | None = None,
-    stream_sample_rate: int | None = None,
-    api_key_id: str | None = None,
-    quota: int = 0,
-) -> AudioStream:
-    """Start streaming: returns once the first bytes are ready (see the module contract)."""
-    from core.tts.streaming import check_stream_format
-
-    fmt = check_stream_format(stream_format or request.format)  # refused before any work
-    job = _job(
-        store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars, api_key_id=api_key_id, quota=quota
-    )
-    return AudioStream(store, blobs, engine, job, fmt=fmt, rate=stream_sample_rate)
+    finally:
+        job.meter.finish()  # nothing stored: nothing delivered, nothing charged

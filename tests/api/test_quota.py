@@ -65,14 +65,14 @@ def test_failed_jobs_are_refunded(client: TestClient, users: Users, small_quota:
 def test_parallel_requests_never_exceed_the_quota(client: TestClient, users: Users, small_quota: None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    from core.services import limits
+    from core.services import quota as quotas
 
     alice = users.create("alice")
     store = runtime.store()
 
     def charge(_: int) -> bool:
         try:
-            limits.charge_characters(store, user_id=alice["id"], characters=7, quota=60)
+            quotas.reserve(store, user_id=alice["id"], characters=7, seconds=0.5, limits=quotas.Limits(characters=60))
         except Exception:
             return False
         return True
@@ -99,3 +99,44 @@ def test_synthesis_requests_are_limited_per_user(
     assert speech.status_code == 429
     assert speech.headers["retry-after"]
     assert client.post("/synthesize", headers=bob["headers"], json={"text": "Hi."}).status_code == 201
+
+
+def test_audio_seconds_are_a_quota_of_their_own(
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charged up front from the engine's estimate, settled to the real seconds; refusals name the limit."""
+    monkeypatch.setenv("QUOTA_AUDIO_SECONDS_PER_DAY", "6")
+    runtime.reset()
+    alice = users.create("alice")
+    shown = quota(client, alice)["audio_seconds"]
+    assert (shown["limit"], shown["used"], shown["remaining"]) == (6, 0, 6)
+    long_text = "This sentence is long enough to need more than six seconds of audio to be spoken aloud. " * 2
+    long_text = long_text.strip()
+    over = client.post("/synthesize", headers=alice["headers"], json={"text": long_text})
+    assert over.status_code == 429
+    error = over.json()["error"]
+    assert error["code"] == "quota_exceeded"
+    assert error["details"]["quota"] == "audio_seconds"
+    assert error["details"]["limit"] == 6
+    assert error["details"]["requested"] == pytest.approx(
+        runtime.engine().estimate_seconds(long_text, _speed1()), abs=0.001
+    )
+    assert quota(client, alice)["audio_seconds"]["used"] == 0
+    made = client.post("/synthesize", headers=alice["headers"], json={"text": "A short one."})
+    assert made.status_code == 201
+    shown = quota(client, alice)
+    assert shown["used"] == len("A short one.")
+    assert shown["audio_seconds"]["used"] == pytest.approx(made.json()["duration"], abs=0.002)  # real, not estimated
+    streamed = client.post(
+        "/synthesize", headers=alice["headers"], json={"text": "And a streamed one.", "stream": True}
+    )
+    assert streamed.status_code == 200
+    info = client.get(f"/audio/{streamed.headers['x-audio-id']}/info", headers=alice["headers"]).json()
+    total = made.json()["duration"] + info["duration"]
+    assert quota(client, alice)["audio_seconds"]["used"] == pytest.approx(total, abs=0.003)
+
+
+def _speed1() -> Any:
+    from core.tts.base import SynthesisOptions
+
+    return SynthesisOptions()

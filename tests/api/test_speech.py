@@ -305,6 +305,9 @@ class _Broken:
     def voices(self) -> Any:
         return self.real.voices()
 
+    def estimate_seconds(self, text: str, options: Any) -> float:
+        return float(self.real.estimate_seconds(text, options))
+
     def synthesize(self, *args: Any) -> Any:
         from core.errors import EngineError
 

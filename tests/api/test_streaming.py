@@ -150,20 +150,27 @@ def test_errors_before_the_first_byte_are_json(client: TestClient, users: Users)
 
 
 class _FailsAfter:
-    """Test double: the real engine for `good` sentences, then an engine failure."""
+    """Test double: the real engine for `good` chunks of audio in all (over the job's pieces), then an
+    engine failure (no real engine fails on demand)."""
 
     def __init__(self, real: Any, good: int) -> None:
-        self.real, self.good = real, good
+        self.real, self.left = real, good
         self.capabilities = real.capabilities
 
     def voices(self) -> Any:
         return self.real.voices()
 
+    def estimate_seconds(self, text: str, options: Any) -> float:
+        return float(self.real.estimate_seconds(text, options))
+
     def stream(self, text: str, voice: Any, options: Any) -> Iterator[Any]:
-        chunks = self.real.stream(text, voice, options)
-        for _ in range(self.good):
-            yield next(chunks)
-        raise EngineError("Speech engine failed: out of memory")
+        for chunk in self.real.stream(text, voice, options):
+            if self.left <= 0:
+                break
+            self.left -= 1
+            yield chunk
+        if self.left <= 0:
+            raise EngineError("Speech engine failed: out of memory")
 
 
 def test_engine_failure_on_the_first_sentence_is_a_json_error(

@@ -70,6 +70,13 @@ def stop_by_url(url: str) -> None:
     stop(_RUNNING[url])
 
 
+def kill_by_url(url: str) -> None:
+    """SIGKILL a server started here (a crash: no cleanup code runs), and reap it."""
+    proc = _RUNNING[url]
+    proc.kill()
+    proc.wait(timeout=10)
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     port = free_port()
@@ -95,8 +102,10 @@ def api_server(env: dict[str, str], *, timeout: float = 120.0) -> Iterator[str]:
     command = [sys.executable, "-m", "uvicorn", "local_server:app", "--host", "127.0.0.1", "--port", str(port)]
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        _RUNNING[url] = proc
         try:
             wait_http(f"{url}/health", timeout=timeout, proc=proc, log=log)
             yield url
         finally:
             stop(proc)
+            _RUNNING.pop(url, None)

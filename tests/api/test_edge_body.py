@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
-from core.edge.asgi import Message
 from tests.support import servers
 
+Message = MutableMapping[str, Any]
 TEN_MB = 10 * 1024 * 1024
 LOGIN = json.dumps({"username": "someone", "password": "x" * (TEN_MB - 40)}).encode()
 

@@ -1,11 +1,13 @@
 """Schemathesis against the server's own OpenAPI schema: no 5xx, every response conforms.
 
-Bounded: a fixed number of examples per operation, no shrinking past a deadline. Requests carry a
+Bounded: FUZZ_EXAMPLES examples per operation (100 by default, what `make test` runs; issue 10 asks for
+100 with no 5xx), no deadline. Requests carry a
 real user's access token, so authenticated operations are exercised beyond the 401 path.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -16,7 +18,7 @@ from hypothesis import HealthCheck, settings
 import local_server
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", local_server.app)
-EXAMPLES = 15
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 
 
 @pytest.fixture

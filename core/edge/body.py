@@ -113,7 +113,8 @@ class BodyGuardMiddleware:
             started = loop.time() if started is None else started
             budget = started + timeout + (received / min_rate if min_rate else 0.0) - loop.time()
             try:
-                message = await asyncio.wait_for(receive(), max(budget, 0.0))
+                async with asyncio.timeout(max(budget, 0.0)):  # a timer on this task, no extra task
+                    message = await receive()
             except TimeoutError:
                 refusal = RequestTimeout(f"The request body did not arrive within {timeout:g} s")
                 raise _Stop from None

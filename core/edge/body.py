@@ -24,11 +24,12 @@ from typing import Any, TypeVar
 from starlette.routing import BaseRoute, Match
 
 from core.config import get_settings
-from core.edge.asgi import ASGIApp, Message, Receive, Send, header_values, send_error
+from core.edge.asgi import ASGIApp, Message, Receive, Send, send_error
 from core.errors import AppError, BadRequest, PayloadTooLarge, RequestTimeout
 
 MULTIPART_OVERHEAD = 64 * 1024  # multipart framing and the small form fields around an uploaded file
 UPLOAD_MARK = "__upload_route__"
+BODYLESS = frozenset({"GET", "HEAD", "OPTIONS"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -71,10 +72,22 @@ class BodyGuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        lengths = header_values(scope, b"content-length")
-        if len(lengths) > 1 or len(header_values(scope, b"content-type")) > 1:
+        lengths: list[bytes] = []
+        types = 0
+        chunked = False
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                lengths.append(value)
+            elif key == b"content-type":
+                types += 1
+            elif key == b"transfer-encoding":
+                chunked = True
+        if len(lengths) > 1 or types > 1:
             message = "Send at most one Content-Type and one Content-Length header"
             await send_error(send, BadRequest(message, code="duplicate_header"), close=True)
+            return
+        if not lengths and not chunked and scope["method"] in BODYLESS:
+            await self.app(scope, receive, send)  # no body by HTTP framing, and no such route reads one
             return
         if lengths and not lengths[0].strip().isdigit():
             invalid = BadRequest("Content-Length is not a number", code="invalid_content_length")

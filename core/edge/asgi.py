@@ -19,10 +19,6 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Message, Receive, Send], Awaitable[None]]
 
 
-def header_values(scope: Message, name: bytes) -> list[bytes]:
-    return [value for key, value in scope.get("headers", []) if key == name]
-
-
 async def send_error(send: Send, exc: AppError, *, close: bool = False) -> None:
     body = json.dumps(error_body(exc.code, exc.message, exc.details)).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]

@@ -11,6 +11,8 @@ Contract (`BodyGuardMiddleware`, for every HTTP request, before anything reads t
 - Slow bodies: the body must arrive within BODY_TIMEOUT_S, extended by one second for every
   BODY_MIN_RATE bytes received (Apache mod_reqtimeout's rule); otherwise 408 `request_timeout`. Once the
   body is complete, `receive` is passed through untouched (waiting for a disconnect is not timed).
+- GET, HEAD and OPTIONS requests without Content-Length or Transfer-Encoding have no body by HTTP framing
+  (and no such route reads one): they pass straight through, unwrapped.
 - Every answer given here closes the connection (`Connection: close`): the unread body is not parsed as
   the next request.
 """

@@ -104,3 +104,22 @@ def test_forwarded_proto_from_a_trusted_proxy_sets_https(behind_proxy: TestClien
     response = behind_proxy.get("/health", headers={"X-Forwarded-Proto": "https"})
     assert response.headers["strict-transport-security"].startswith("max-age=")
     assert "strict-transport-security" not in behind_proxy.get("/health").headers
+
+
+def test_lambda_keys_on_api_gateways_source_ip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through Mangum the peer is API Gateway's `sourceIp`; a client's X-Forwarded-For changes nothing."""
+    from handlers import auth
+    from tests.support.events import http_event, invoke
+
+    monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_MINUTE", "2")
+    runtime.reset()
+
+    def lambda_login(n: int, source_ip: str) -> int:
+        body = {"username": f"nobody{n}", "password": "not the password"}
+        event = http_event("POST", "/auth/login", json_body=body, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        event["requestContext"]["http"]["sourceIp"] = source_ip
+        return invoke(auth.handler, event)[0]
+
+    inside_one_minute()
+    assert [lambda_login(n, "203.0.113.20") for n in range(3)] == [401, 401, 429]
+    assert lambda_login(9, "203.0.113.21") == 401

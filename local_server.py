@@ -1,14 +1,16 @@
 """The combined server: every handler's router in one FastAPI app (local development, Render).
 
-Run: `python local_server.py` (HOST/PORT from settings) or `uvicorn local_server:app`.
-This module only includes routers (and runs the scheduled sweep, SWEEP_INTERVAL_MINUTES, during the
-app's lifespan); all behaviour lives in handlers/ and core/.
+Run: `python local_server.py` (HOST/PORT from settings): uvicorn with the header timeout and keep-alive
+settings and without uvicorn's own proxy-header handling (`core.edge.server`; client addresses behind
+proxies follow FORWARDED_ALLOW_IPS in the app). Plain `uvicorn local_server:app` also serves it, but
+then pass `--no-proxy-headers` (uvicorn otherwise believes X-Forwarded-For from 127.0.0.1) and know that
+slow headers are not timed out. This module only includes routers (and runs the scheduled sweep,
+SWEEP_INTERVAL_MINUTES, during the app's lifespan); all behaviour lives in handlers/ and core/.
 """
 
 from __future__ import annotations
 
 from core.api import create_app
-from core.config import get_settings
 from core.maintenance.schedule import with_sweeper
 from handlers import api_keys, audio, auth, openai_speech, profile, status, synthesize, voices, web
 
@@ -27,10 +29,9 @@ app.router.lifespan_context = with_sweeper(app.router.lifespan_context)
 
 
 def main() -> None:
-    import uvicorn
+    from core.edge.server import serve
 
-    settings = get_settings()
-    uvicorn.run("local_server:app", host=settings.host, port=settings.port, log_level="info")
+    serve("local_server:app")
 
 
 if __name__ == "__main__":

@@ -2,22 +2,20 @@
 
 Contract:
 - `create_app(*routers)` returns an app with every router included, the error handlers below, and
-  the body-size limit. Lambda handler modules and local_server.py both build their app with it.
+  the HTTP edge. Lambda handler modules and local_server.py both build their app with it.
 - Every error response has the body `{"error": {"code": str, "message": str, "details"?: any}}`:
   `AppError` subclasses carry their status; request validation answers 422 (400 for malformed
   JSON); unknown routes 404; anything unexpected 500 without internals.
-- Bodies larger than MAX_REQUEST_BYTES (JSON and forms) or MAX_UPLOAD_BYTES (+64 KiB of multipart
-  framing, for multipart uploads) answer 413, checked from Content-Length before the body is read and
-  counted while it streams, so an oversized body is never held in memory.
+- The HTTP edge (`core.edge.install`): real client addresses behind trusted proxies, security headers,
+  duplicate framing headers refused, one body limit decided by the route (413 before a body is held or
+  parsed; `core.edge.upload_route` marks uploads), 408 for slow bodies. /docs and /redoc are
+  self-hosted and only served when DOCS_ENABLED (`core.edge.docs`).
 - `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise).
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -29,17 +27,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
 import core
-from core import runtime
+from core import edge, runtime
 from core.config import Settings, get_settings
-from core.errors import AppError, Forbidden, Unauthorized
+from core.edge.docs import docs_router
+from core.errors import AppError, Forbidden, Unauthorized, error_body
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
 
 log = logging.getLogger("chatterbox_api")
 
-Message = MutableMapping[str, Any]
-ASGIApp = Callable[[Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]]
-MULTIPART_OVERHEAD = 64 * 1024
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -52,13 +48,6 @@ ERROR_SCHEMA: dict[str, Any] = {
         }
     },
 }
-
-
-def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "message": message}
-    if details is not None:
-        error["details"] = details
-    return {"error": error}
 
 
 def error_response(
@@ -121,60 +110,6 @@ def _allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimitMiddleware:
-    """Answers 413 for bodies over the limit, before or while they stream in."""
-
-    def __init__(self, app: ASGIApp, *, json_limit: int, upload_limit: int) -> None:
-        self.app = app
-        self.json_limit = json_limit
-        self.upload_limit = upload_limit
-
-    async def _reject(self, send: Callable[[Message], Awaitable[None]], limit: int) -> None:
-        body = json.dumps(error_body("payload_too_large", f"Request body exceeds {limit} bytes")).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(
-        self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
-    ) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        multipart = headers.get("content-type", "").lower().startswith("multipart/")
-        limit = self.upload_limit + MULTIPART_OVERHEAD if multipart else self.json_limit
-        declared = headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._reject(send, limit)
-            return
-        received = 0
-        exceeded = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    exceeded = True
-                    raise _BodyTooLarge
-            return message
-
-        async def guarded_send(message: Message) -> None:
-            if not exceeded:
-                await send(message)
-
-        with contextlib.suppress(_BodyTooLarge):
-            await self.app(scope, limited_receive, guarded_send)
-        if exceeded:
-            await self._reject(send, limit)
-
-
 def create_app(*routers: APIRouter, title: str | None = None) -> FastAPI:
     settings = get_settings()
     app = FastAPI(
@@ -182,15 +117,15 @@ def create_app(*routers: APIRouter, title: str | None = None) -> FastAPI:
         version=core.__version__,
         description="Multi-user text-to-speech: accounts, voice cloning, synthesis and an audio library.",
         responses={"default": {"description": "Error", "content": {"application/json": {"schema": ERROR_SCHEMA}}}},
+        docs_url=None,  # FastAPI's pages load their assets from a CDN: core.edge.docs serves its own
+        redoc_url=None,
     )
     _install_error_handlers(app)
     for router in routers:
         app.include_router(router)
-    app.add_middleware(
-        BodyLimitMiddleware,
-        json_limit=settings.max_request_bytes,
-        upload_limit=settings.max_upload_bytes,
-    )
+    if settings.docs_on and app.openapi_url:
+        app.include_router(docs_router(openapi_url=app.openapi_url))
+    edge.install(app)
     return app
 
 
@@ -271,7 +206,8 @@ SessionUser = Annotated[Principal, Depends(session_principal)]
 
 
 def client_ip(request: Request) -> str:
-    """The peer address (Mangum: the API Gateway source IP; behind a proxy run uvicorn --proxy-headers)."""
+    """The client address: the peer, or behind trusted proxies (FORWARDED_ALLOW_IPS) the address they
+    report (`core.edge.proxies`); under Mangum the peer is API Gateway's source IP."""
     return request.client.host if request.client else "unknown"
 
 

@@ -9,6 +9,7 @@ Contract:
 - SECRET_KEY: in production a missing key, one shorter than 32 bytes or a known placeholder stops
   start-up with `ConfigError`. In development a random key is generated once and kept in
   DATA_DIR/secret_key, so tokens survive restarts.
+- FORWARDED_ALLOW_IPS is parsed at load (`core.edge.proxies.parse_trusted`): a bad entry stops start-up.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset(
@@ -71,6 +72,16 @@ class Settings(BaseSettings):
     )
     max_parallel_decodes: int = Field(default=2, ge=0, description="audio decodes at a time per process; 0 = any")
 
+    # HTTP edge (core.edge): client addresses behind proxies, slow clients, docs
+    forwarded_allow_ips: str = Field(
+        default="", description="trusted proxies: IPs, CIDR ranges, 'private', 'cloudflare'; empty: none"
+    )
+    header_timeout_s: float = Field(default=20.0, gt=0, description="request line and headers must arrive within")
+    body_timeout_s: float = Field(default=20.0, gt=0, description="request body must arrive within (plus min rate)")
+    body_min_rate: int = Field(default=500, ge=0, description="bytes/s: each BODY_MIN_RATE bytes add 1 s; 0: none")
+    keep_alive_timeout_s: int = Field(default=5, ge=1, description="idle keep-alive connections close after")
+    docs_enabled: bool | None = Field(default=None, description="/docs and /redoc; default: on in development only")
+
     # Abuse limits (0 disables a limit). Counters live in the store, so they hold across processes.
     rate_limit_register_per_hour: int = Field(default=20, ge=0, description="per client IP")
     rate_limit_login_per_minute: int = Field(default=30, ge=0, description="per client IP")
@@ -104,6 +115,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def docs_on(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        from core.edge.proxies import parse_trusted  # lazily: core.edge reads these settings
+
+        parse_trusted(value)
+        return value
 
     @property
     def resolved_sqlite_path(self) -> Path:

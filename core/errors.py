@@ -1,13 +1,23 @@
 """One typed exception hierarchy for the whole service.
 
 Contract: services, storage and engines raise `AppError` subclasses; `core.api` maps every one to an
-HTTP response of the single error shape `{"error": {"code", "message", "details"?}}` with the status
-and headers the class carries. Nothing else in the code base chooses an HTTP status for an error.
+HTTP response of the single error shape `{"error": {"code", "message", "details"?}}` (built by
+`error_body`) with the status and headers the class carries; the HTTP edge (`core.edge`), which answers
+before a route runs, renders the same classes through the same `error_body`. Nothing else in the code
+base chooses an HTTP status for an error.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one error shape: `{"error": {"code": str, "message": str, "details"?: any}}`."""
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        error["details"] = details
+    return {"error": error}
 
 
 class AppError(Exception):
@@ -52,6 +62,11 @@ class Forbidden(AppError):
 class NotFound(AppError):
     status = 404
     code = "not_found"
+
+
+class RequestTimeout(AppError):
+    status = 408
+    code = "request_timeout"
 
 
 class Conflict(AppError):

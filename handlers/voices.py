@@ -1,8 +1,10 @@
 """Voice endpoints: GET /voices, POST /voices (clone from an uploaded clip), DELETE /voices/{voice_id}.
 
-Lambda entry: `handlers.voices.handler`. The upload is read once, within MAX_UPLOAD_BYTES (the app's
-body limit refuses larger requests before they are read); the clip is decoded within
-MAX_UPLOAD_DECODED_SAMPLES (413 from its header beyond) in one of MAX_PARALLEL_DECODES slots.
+Lambda entry: `handlers.voices.handler`. POST /voices is the one upload route (`@upload_route`): the
+app's body limit gives it MAX_UPLOAD_BYTES and refuses larger requests before they are read; every other
+route keeps the JSON limit. The upload is read once, within MAX_UPLOAD_BYTES.
+The clip is decoded within MAX_UPLOAD_DECODED_SAMPLES (413 from its header beyond) in one of
+MAX_PARALLEL_DECODES slots.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, File, Form, UploadFile, status
 from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
+from core.edge import upload_route
 from core.errors import PayloadTooLarge, ValidationFailed
 from core.schemas.speech import VoiceId, VoiceList, VoiceOut
 from core.services import voices
@@ -33,6 +36,7 @@ def list_voices(principal: CurrentUser, store: StoreDep, engine: EngineDep) -> V
     response_model=VoiceOut,
     dependencies=[limit_per_user("uploads", "rate_limit_uploads_per_hour", 3600)],
 )
+@upload_route
 def create_voice(
     principal: CurrentUser,
     store: StoreDep,

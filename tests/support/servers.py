@@ -96,12 +96,14 @@ def moto_server() -> Iterator[str]:
 
 @contextmanager
 def api_server(env: dict[str, str], *, timeout: float = 120.0) -> Iterator[str]:
-    """`uvicorn local_server:app` in a subprocess with `env` added to the environment."""
+    """`python local_server.py` (the server Render and the API image run: uvicorn with the edge's
+    timeouts, `core.edge.server`) on a free loopback port, with `env` added to the environment."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "local_server:app", "--host", "127.0.0.1", "--port", str(port)]
+    command = [sys.executable, "local_server.py"]
+    env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
     with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **env})
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         _RUNNING[url] = proc
         try:
             wait_http(f"{url}/health", timeout=timeout, proc=proc, log=log)

@@ -76,5 +76,6 @@ def test_worker_image_bakes_weights_and_runs_the_worker() -> None:
 
 def test_api_image_runs_the_combined_server() -> None:
     text = (ROOT / "infra" / "Dockerfile.api").read_text()
-    assert "uvicorn local_server:app --host 0.0.0.0 --port ${PORT:-8000}" in text
+    assert 'CMD ["python", "local_server.py"]' in text  # uvicorn with header timeouts, no proxy trust
+    assert "HOST=0.0.0.0" in text
     assert "pip install --no-cache-dir -r requirements.txt" in text

@@ -21,7 +21,8 @@ RENDER_ONLY = {"PYTHON_VERSION"}  # read by Render's build, not by the app
 
 def test_web_service_runs_the_combined_server_on_port() -> None:
     assert SERVICE["type"] == "web"
-    assert SERVICE["startCommand"] == "uvicorn local_server:app --host 0.0.0.0 --port $PORT"
+    assert SERVICE["startCommand"] == "python local_server.py"  # core.edge.server: header timeout, no proxy trust
+    assert ENV["HOST"]["value"] == "0.0.0.0"  # noqa: S104 - Render routes to the instance
     assert SERVICE["healthCheckPath"] == "/health"
     assert SERVICE["buildCommand"] == "pip install -r requirements.txt"
 
@@ -39,6 +40,16 @@ def test_secret_is_generated_and_data_lives_on_the_disk() -> None:
     assert ENV["APP_ENV"]["value"] == "production"
     assert SERVICE["disk"]["mountPath"] == ENV["DATA_DIR"]["value"]
     assert ENV["RUNPOD_API_KEY"].get("sync") is False  # never a value in the repository
+
+
+def test_client_addresses_come_through_renders_proxies() -> None:
+    from core.edge.proxies import client_address, parse_trusted
+
+    trusted = parse_trusted(ENV["FORWARDED_ALLOW_IPS"]["value"])
+    # what reaches the app on Render: the client's own (spoofed) entry, Cloudflare's append of the client,
+    # the Render proxy's append of the Cloudflare edge; the peer is the Render proxy
+    chain = ["6.6.6.6", "203.0.113.7", "104.22.17.40"]
+    assert client_address("10.21.157.68", chain, trusted) == "203.0.113.7"
 
 
 def test_small_instance_gets_the_cpu_engine() -> None:

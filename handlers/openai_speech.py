@@ -31,6 +31,7 @@ from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.errors import AppError, ValidationFailed
+from core.http_stream import stream_headers
 from core.schemas.openai import (
     ENGINE_MODELS,
     MAX_INPUT_CHARS,
@@ -41,7 +42,6 @@ from core.schemas.openai import (
 )
 from core.services import synthesis
 from core.tts.base import Engine
-from handlers.synthesize import stream_headers
 
 log = logging.getLogger("chatterbox_api")
 router = APIRouter(prefix="/v1/audio", tags=["openai"])

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.errors import ValidationFailed
+from core.http_stream import stream_headers
 from core.schemas.speech import AudioOut, SynthesizeRequest
 from core.services import synthesis
 from core.services.presenters import audio_out
@@ -38,17 +39,6 @@ class SynthesizeBody(SynthesizeRequest):
         default="wav", description="pcm (raw 16-bit LE mono) only with stream: true; stored as wav"
     )
     stream: bool = Field(default=False, description="send the audio itself, chunk by chunk, as it is made")
-
-
-def stream_headers(audio: synthesis.AudioStream) -> dict[str, str]:
-    return {
-        "X-Audio-Id": audio.audio_id,
-        "X-Audio-Url": f"/audio/{audio.audio_id}",
-        "X-Sample-Rate": str(audio.sample_rate),
-        "X-Options-Ignored": ",".join(audio.options_ignored),
-        "Cache-Control": "no-store",
-        "X-Accel-Buffering": "no",
-    }
 
 
 @router.post(

@@ -4,6 +4,8 @@ which needs Docker).
 Contract:
 - `FUNCTIONS`: the logical ids of template.yaml's AWS::Serverless::Function resources, in template order;
   `handler_path(name)` their Handler; `routes(name)` their HttpApi (METHOD, path) pairs.
+- `sam_build(out)` builds all of template.yaml into `out` (out/<LogicalId>/): with `sam build` where the SAM CLI
+  is installed (`sam_binary()`), else with the same makefile targets, the CoreLayer's manylinux wheels included.
 - `build_function(name, out)` runs `make -C infra/lambda build-<name> ARTIFACTS_DIR=<out>` (the makefile
   target that `sam build` runs) and returns `out`.
 - `copy_core(out)` makes `out/python/core`, a copy of core/ as the Makefile's CoreLayer target copies it
@@ -22,6 +24,7 @@ Contract:
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,6 +39,7 @@ from tests.support.servers import moto_server
 from tests.support.template import load_template, table_create_args
 
 ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 HEAVY = ("torch", "chatterbox", "onnxruntime", "piper", "scipy")
 _RESOURCES: dict[str, Any] = load_template()["Resources"]
 FUNCTIONS: list[str] = [n for n, r in _RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"]
@@ -77,7 +81,28 @@ def routes(name: str) -> set[tuple[str, str]]:
     return {(e["Properties"]["Method"].upper(), e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
 
 
+def sam_binary() -> str | None:
+    for candidate in (BIN / "sam", BIN.parent / "sam" / "bin" / "sam"):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("sam")
+
+
+def sam_build(out: Path) -> Path:
+    sam = sam_binary()
+    if sam is None:
+        for name, resource in _RESOURCES.items():
+            if resource.get("Metadata", {}).get("BuildMethod") == "makefile":
+                build_function(name, out / name)
+        return out
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0"}
+    run = subprocess.run([sam, "build", "--build-dir", str(out)], cwd=ROOT, capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return out
+
+
 def build_function(name: str, out: Path) -> Path:
+    """`make build-<name>` (a function or CoreLayer) into `out`."""
     command = ["make", "-s", "-C", "infra/lambda", f"build-{name}", f"ARTIFACTS_DIR={out}", f"PYTHON={sys.executable}"]
     run = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
@@ -93,7 +118,8 @@ def copy_core(out: Path) -> Path:
 def site_packages() -> list[Path]:
     found = {Path(sysconfig.get_paths()[k]).resolve() for k in ("purelib", "platlib")}
     for path in found:
-        assert not (path / "core").exists() and not (path / "handlers").exists(), path
+        assert not (path / "core").exists(), path
+        assert not (path / "handlers").exists(), path
     return sorted(found)
 
 
@@ -112,7 +138,8 @@ def run_package(
     run = subprocess.run(command, input=json.dumps(events), capture_output=True, text=True, env=bare_env, cwd=cwd)
     assert run.returncode == 0, f"{handler} failed in its own package:\n{run.stderr[-4000:]}"
     result = json.loads(run.stdout.strip().splitlines()[-1])
-    assert str(ROOT) not in result["sys_path"] and str(ROOT.resolve()) not in result["sys_path"]
+    assert str(ROOT) not in result["sys_path"]
+    assert str(ROOT.resolve()) not in result["sys_path"]
     return PackageRun(result["responses"], result["heavy"], result["origins"], result["sys_path"])
 
 
@@ -146,7 +173,7 @@ def aws_env(url: str) -> dict[str, str]:
         "RUNPOD_ENDPOINT_ID": "ep-built",
         "RUNPOD_API_KEY": "rp-key",
         "RUNPOD_BASE_URL": "http://127.0.0.1:9/v2",  # nothing listens: the engine must say so
-        "RUNPOD_TIMEOUT_S": "5",
+        "RUNPOD_TIMEOUT_S": "1",
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
         "AWS_DEFAULT_REGION": "us-east-1",

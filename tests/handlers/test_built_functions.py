@@ -6,7 +6,7 @@ with only its own handler file, and no test ran that package. Here each function
 target into a temporary directory and run in a fresh `python -I -S` (tests/support/lambda_packages.py) whose
 path holds only that package, core/ as the layer copies it, and this interpreter's installed packages in
 place of the layer's pip-installed runtime. The same cases run (slow) on what `sam build` makes, the layer's
-manylinux runtime included (about a minute to build). Nothing of the repository is on the path, so a handler
+manylinux runtime included (1-3 minutes to build here). Nothing of the repository is on the path, so a handler
 that imports another handler fails here.
 
 The functions come from template.yaml: a function added there fails until it gets an event in `CASES`.

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +16,6 @@ from handlers import auth, synthesize
 from tests.support.events import EVENTS, http_event, invoke
 from tests.support.lambda_packages import sam_binary
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 PASSWORD = "s3cret-password"
 
 

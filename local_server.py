@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from core.api import create_app
 from core.maintenance.schedule import with_sweeper
-from handlers import api_keys, audio, auth, openai_speech, profile, status, synthesize, voices, web
+from handlers import account, api_keys, audio, auth, openai_speech, status, synthesize, voices, web
 
 app = create_app(
     status.router,
     auth.router,
-    profile.router,
+    account.router,
     api_keys.router,
     voices.router,
     synthesize.router,

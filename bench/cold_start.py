@@ -97,7 +97,7 @@ def _event(target: Target, user: DirectUser) -> dict[str, Any]:
         return http_event("POST", "/synthesize", headers=auth, json_body={"text": SENTENCE})
     known: dict[str, dict[str, Any]] = {
         "handlers.status": http_event("GET", "/health"),
-        "handlers.profile": http_event("GET", "/profile", headers=auth),
+        "handlers.account": http_event("GET", "/profile", headers=auth),
         "handlers.voices": http_event("GET", "/voices", headers=auth),
         "handlers.audio": http_event("GET", "/audio", headers=auth, query={"limit": "20"}),
         "handlers.synthesize": http_event("POST", "/synthesize", headers=auth, json_body={"text": " "}),
@@ -125,7 +125,7 @@ def _generic_route(module: str) -> tuple[str, str]:
 KNOWN = (
     "handlers.status",
     "handlers.auth",
-    "handlers.profile",
+    "handlers.account",
     "handlers.voices",
     "handlers.audio",
     "handlers.synthesize",

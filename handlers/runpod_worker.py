@@ -31,7 +31,6 @@ import json
 import logging
 import os
 import struct
-import sys
 import threading
 import time
 import urllib.parse
@@ -40,11 +39,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-
-if not __package__:
-    # Run as a script (`python handlers/runpod_worker.py`): Python put handlers/ first on sys.path,
-    # where profile.py would shadow the standard library's `profile`; use the repository root instead.
-    sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from core.errors import AppError
 from core.tts.base import SynthesisOptions, VoiceSpec

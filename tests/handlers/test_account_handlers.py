@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from handlers import auth, profile, status
+from handlers import account, auth, status
 from tests.support.events import http_event, invoke
 
 
@@ -33,7 +33,7 @@ def test_status_and_health_answer_through_lambda() -> None:
 def test_register_login_profile_refresh_logout_through_lambda() -> None:
     tokens = register_and_login()
     bearer = {"authorization": f"Bearer {tokens['access_token']}"}
-    code, _, payload = invoke(profile.handler, http_event("GET", "/profile", headers=bearer))
+    code, _, payload = invoke(account.handler, http_event("GET", "/profile", headers=bearer))
     assert code == 200
     assert json.loads(payload)["username"] == "lambda_user"
 
@@ -49,7 +49,7 @@ def test_register_login_profile_refresh_logout_through_lambda() -> None:
     )
     assert code == 200
     code, headers, payload = invoke(
-        profile.handler, http_event("GET", "/profile", headers={"authorization": f"Bearer {rotated['access_token']}"})
+        account.handler, http_event("GET", "/profile", headers={"authorization": f"Bearer {rotated['access_token']}"})
     )
     assert code == 401
     assert headers["www-authenticate"].startswith("Bearer")
@@ -57,7 +57,7 @@ def test_register_login_profile_refresh_logout_through_lambda() -> None:
 
 
 def test_lambda_errors_keep_the_error_shape() -> None:
-    code, _, payload = invoke(profile.handler, http_event("GET", "/profile"))
+    code, _, payload = invoke(account.handler, http_event("GET", "/profile"))
     assert code == 401
     assert json.loads(payload)["error"]["code"] == "not_authenticated"
     code, _, payload = invoke(auth.handler, http_event("POST", "/auth/login", body=b"{}"))
@@ -79,7 +79,7 @@ def test_lambda_errors_keep_the_error_shape() -> None:
 def test_data_written_by_one_function_is_read_by_another() -> None:
     tokens = register_and_login("shared_store")
     code, _, payload = invoke(
-        profile.handler, http_event("GET", "/profile", headers={"authorization": f"Bearer {tokens['access_token']}"})
+        account.handler, http_event("GET", "/profile", headers={"authorization": f"Bearer {tokens['access_token']}"})
     )
     assert code == 200
     assert json.loads(payload)["email"] == "shared_store@example.com"

@@ -71,7 +71,7 @@ def test_worker_image_bakes_weights_and_runs_the_worker() -> None:
     assert re.search(r"^ARG CHATTERBOX_REVISION=", text, re.M)
     assert "snapshot_download" in text
     assert "CHATTERBOX_CHECKPOINT_DIR=/models/chatterbox" in text
-    assert 'CMD ["python", "-u", "handlers/runpod_worker.py"]' in text
+    assert 'CMD ["python", "-u", "-m", "handlers.runpod_worker"]' in text
 
 
 def test_api_image_runs_the_combined_server() -> None:

@@ -1,6 +1,7 @@
-"""Profile endpoints: GET /profile (the caller's account and quota), DELETE /profile (delete the account).
+"""Account endpoints: GET /profile (the caller's account and quota), DELETE /profile (delete the account).
 
-Lambda entry: `handlers.profile.handler`. Deleting the account needs a login session, not an API key.
+Lambda entry: `handlers.account.handler` (named account, not profile: a module `profile` would shadow the
+standard library's when handlers/ is on sys.path). Deleting the account needs a login session, not an API key.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
 # Two entry points (see README Quick start):
 #   make serve  - set up .venv with the runtime and run the local server on embedded defaults
 #   make test   - set up .venv with everything the suite needs, then lint, type-check and run all tests
+# For the edit-run loop: make test-fast - lint, type-check, then the tests not marked slow (no real
+# Chatterbox model, no browser, no SAM build), stopping at the first failure.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: serve test check pytest bench clean
+.PHONY: serve test test-fast check pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +31,15 @@ serve: $(VENV)/.runtime
 check: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy core handlers local_server.py
+	$(BIN)/mypy core handlers local_server.py tests bench
 
 pytest: $(VENV)/.dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: check pytest
+
+test-fast: check
+	$(BIN)/python -m pytest -m "not slow" -x -q $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench

@@ -21,6 +21,7 @@ from core import runtime
 from core.config import get_settings
 from tests.conftest import Users
 from tests.support import servers
+from tests.support.spies import spy
 from tests.support.template import table_create_args
 
 
@@ -72,7 +73,7 @@ def test_login_lockout_does_not_reveal_whether_the_user_exists(
     # Locked: even the right password is refused, and the same hashing work is done either way.
     calls: list[str] = []
     real_verify = security._context().verify
-    monkeypatch.setattr(security._context(), "verify", lambda *a, **k: calls.append("verify") or real_verify(*a, **k))
+    monkeypatch.setattr(security._context(), "verify", spy(calls, real_verify, mark="verify"))
     locked_real = client.post("/auth/login", json={"username": "victim", "password": "the right password"})
     locked_ghost = client.post("/auth/login", json={"username": "ghost", "password": "the right password"})
     assert locked_real.status_code == locked_ghost.status_code == 429
@@ -136,7 +137,7 @@ def test_token_attacks_answer_401_before_any_handler_logic(
     reached: list[str] = []
     for module, name in ((user_service, "get_user"), (voices, "list_voices"), (library, "history")):
         real = getattr(module, name)
-        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=real, **k: reached.append(_n) or _r(*a, **k))
+        monkeypatch.setattr(module, name, spy(reached, real, mark=name))
     attacks = _attacks(alice["tokens"]["access_token"], alice["tokens"]["refresh_token"])
     for label, token in attacks.items():
         for path in ("/profile", "/voices", "/audio"):

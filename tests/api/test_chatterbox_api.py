@@ -21,6 +21,7 @@ from core.tts import codecs
 from core.tts.base import Audio
 from tests.conftest import Users
 from tests.support import chatterbox_ckpt
+from tests.support.spies import spy
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +98,7 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
 
     read: list[str] = []
     real_get = runtime.blobs().get
-    monkeypatch.setattr(runtime.blobs(), "get", lambda key: read.append(key) or real_get(key))
+    monkeypatch.setattr(runtime.blobs(), "get", spy(read, real_get))
     prepare = runtime.engine().prepare_voice
     monkeypatch.setattr(runtime.engine(), "prepare_voice", lambda *_: pytest.fail(f"prepared again: {prepare}"))
     made = client.post(
@@ -125,7 +126,7 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     monkeypatch.setattr(runtime, "_engine", loaded_engine)
     prepared: list[int] = []
     real_prepare = loaded_engine.prepare_voice
-    monkeypatch.setattr(loaded_engine, "prepare_voice", lambda ref: prepared.append(1) or real_prepare(ref))
+    monkeypatch.setattr(loaded_engine, "prepare_voice", spy(prepared, real_prepare, mark=1))
     for text in ("First use.", "Second use."):
         made = client.post("/synthesize", headers=alice["headers"], json={"text": text, "voice_id": voice["id"]})
         assert made.status_code == 201, made.text

@@ -208,7 +208,7 @@ def test_voice_mapping_and_ignored_instructions(account: Account, live: str) -> 
             voice=voice,
             input="Hi there.",
             response_format="wav",
-            speed=1.5,  # type: ignore[arg-type]
+            speed=1.5,
         )
         assert raw.headers["x-options-ignored"] == ""
     with_instructions = speech.with_raw_response.create(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.tts.base import Engine
 from tests.conftest import Users
 
 
@@ -53,7 +54,7 @@ def test_failed_jobs_are_refunded(client: TestClient, users: Users, small_quota:
     assert missing_voice.status_code == 404
     from tests.api.test_speech import _Broken
 
-    runtime._engine = _Broken(runtime.engine())
+    runtime._engine = cast("Engine", _Broken(runtime.engine()))  # a test double (see _Broken)
     try:
         failed = client.post("/synthesize", headers=alice["headers"], json={"text": "This one fails."})
         assert failed.status_code == 502

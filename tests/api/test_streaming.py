@@ -71,9 +71,9 @@ def timed_stream(url: str, headers: dict[str, str], body: dict[str, Any]) -> tup
 def duration_of(data: bytes) -> float:
     import av
 
-    with av.open(io.BytesIO(data)) as container:
+    with av.open(io.BytesIO(data), mode="r") as container:
         stream = container.streams.audio[0]
-        return sum(frame.samples for frame in container.decode(stream)) / float(stream.rate)
+        return sum(int(frame.samples) for frame in container.decode(stream)) / float(stream.rate)
 
 
 @pytest.fixture(scope="module")

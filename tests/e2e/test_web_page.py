@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -68,7 +69,7 @@ def test_register_synthesize_play_delete_and_refresh(tmp_path: Path) -> None:
     with api_server({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": SECRET}) as url:
         assert httpx.get(f"{url}/app").headers["content-type"].startswith("text/html")
         returning = _login(url, "returning")
-        config = {
+        config: dict[str, Any] = {
             "url": url,
             "chromium": str(CHROMIUM),
             "screenshot": str(screenshot),

@@ -12,11 +12,11 @@ from core.config import ConfigError, Settings
 @pytest.mark.parametrize("key", [None, "", "changeme", "secret", "short-but-real-key"])
 def test_production_refuses_missing_placeholder_or_short_secret(key: str | None) -> None:
     with pytest.raises(ConfigError, match="SECRET_KEY"):
-        Settings(app_env="production", secret_key=key)  # type: ignore[arg-type]
+        Settings(app_env="production", secret_key=key)
 
 
 def test_production_accepts_a_long_secret() -> None:
-    settings = Settings(app_env="production", secret_key="p" * 32)  # type: ignore[arg-type]
+    settings = Settings(app_env="production", secret_key="p" * 32)
     assert settings.signing_key() == "p" * 32
 
 
@@ -39,5 +39,5 @@ def test_defaults_and_env_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STORAGE_BACKEND", "dynamodb")
     settings = Settings()
     assert (settings.access_token_expire_minutes, settings.port, settings.storage_backend) == (5, 9001, "dynamodb")
-    assert "SECRET" not in repr(Settings(secret_key="z" * 40))  # type: ignore[arg-type]
-    assert "zzzz" not in repr(Settings(secret_key="z" * 40))  # type: ignore[arg-type]
+    assert "SECRET" not in repr(Settings(secret_key="z" * 40))
+    assert "zzzz" not in repr(Settings(secret_key="z" * 40))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from typing import Any
 
 import bcrypt
 import jwt
@@ -14,7 +15,7 @@ from core import security
 from core.errors import Unauthorized
 
 KEY = "k" * 48
-ARGS = {"key": KEY, "issuer": "iss", "audience": "aud"}
+ARGS: dict[str, Any] = {"key": KEY, "issuer": "iss", "audience": "aud"}
 
 
 def make(token_type: security.TokenType = "access", ttl: int = 60, **overrides: object) -> str:  # noqa: S107

@@ -103,7 +103,11 @@ def test_a_slow_body_is_answered_408(monkeypatch: pytest.MonkeyPatch) -> None:
         "headers": [(b"host", b"x"), (b"content-type", b"application/json"), (b"content-length", b"100")],
         "client": ("203.0.113.9", 5000), "server": ("127.0.0.1", 8000),
     }  # fmt: skip
-    asyncio.run(asyncio.wait_for(local_server.app(scope, receive, send), 30))
+    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the main thread's loop, which Mangum uses
+    try:
+        loop.run_until_complete(asyncio.wait_for(local_server.app(scope, receive, send), 30))
+    finally:
+        loop.close()
     assert sent[0]["status"] == 408
     assert json.loads(sent[1]["body"])["error"]["code"] == "request_timeout"
     assert (b"connection", b"close") in sent[0]["headers"]

@@ -11,12 +11,15 @@ Contract:
   total passes `allowed(estimate)` = estimate x OVERRUN_FACTOR + OVERRUN_SLACK_S, so the chunk that passes
   it is never handed out. An overrun is the engine breaking its own estimate (a model that does not stop,
   an estimate that is wrong), not a request the caller could have known to be bad: hence a 5xx.
+- `check_audio_length(estimated, limit=..., speed=...)` refuses a request estimated above `limit` seconds
+  (MAX_AUDIO_SECONDS_PER_REQUEST): `ValidationFailed` (422, code "audio_too_long", details
+  {estimated_seconds, limit_seconds}).
 - Importing this module imports neither numpy nor any model library.
 """
 
 from __future__ import annotations
 
-from core.errors import EngineError
+from core.errors import EngineError, ValidationFailed
 from core.tts.base import PROSE_CHARS_PER_SECOND, SynthesisOptions
 from core.tts.text import split_sentences
 
@@ -32,6 +35,16 @@ def chunked_seconds(text: str, options: SynthesisOptions, *, max_chars: int, cal
     """Seconds of audio `text` is expected to give, chunk by chunk (see the module contract)."""
     pieces = split_sentences(text, max_chars)
     return sum(min(call_seconds, len(piece) / PROSE_CHARS_PER_SECOND) for piece in pieces) / options.speed
+
+
+def check_audio_length(estimated: float, *, limit: float, speed: float) -> None:
+    """Refuse a request whose estimated audio passes `limit` seconds (see the module contract)."""
+    if estimated > limit:
+        raise ValidationFailed(
+            f"text: about {estimated:.0f} s of audio at speed {speed:g}; the limit is {limit:g} s per request",
+            code="audio_too_long",
+            details={"estimated_seconds": round(estimated, 1), "limit_seconds": limit},
+        )
 
 
 def allowed(estimate: float) -> float:

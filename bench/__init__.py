@@ -8,4 +8,4 @@ Nothing here is imported by the product code, and nothing here is a timed test.
 
 from __future__ import annotations
 
-BENCHMARKS = ("cold_start", "api_overhead", "synthesis", "chatterbox_voice", "growth", "memory")
+BENCHMARKS = ("cold_start", "api_overhead", "synthesis", "chatterbox_voice", "growth", "memory", "abuse_memory")

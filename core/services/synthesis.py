@@ -1,7 +1,11 @@
 """Synthesis: text + voice + options -> an audio record in the caller's library (streamed: core.services.streams).
 
 Contract:
-- Text is whitespace-normalised and must have 1..max_chars characters (ValidationFailed otherwise).
+- Text must hold no control character but tab and newlines (422 invalid_text, `core.tts.text.check_text`),
+  is whitespace-normalised and must have 1..max_chars characters (ValidationFailed otherwise), and the
+  engine's estimate of its audio (`engine.estimate_seconds`, speed included) must not pass
+  MAX_AUDIO_SECONDS_PER_REQUEST (422 audio_too_long, details {estimated_seconds, limit_seconds}): all
+  checked in `prepare`, before any charge or engine work.
 - Engine options the active engine does not honour are reported back in `options_ignored`, never
   silently dropped; so are options the caller's API accepts but does not use (`Request.ignored`, e.g.
   OpenAI's `instructions`). Speed and pitch (0.5..2.0) are honoured by every engine.
@@ -32,7 +36,8 @@ from core.services.clock import sortable_id, utcnow_iso
 from core.services.users import user_pk
 from core.storage import MUST_NOT_EXIST, BlobStore, Item, KVStore
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
-from core.tts.text import normalize
+from core.tts.budget import check_audio_length
+from core.tts.text import check_text, normalize
 
 ENGINE_OPTIONS = ("exaggeration", "cfg_weight", "temperature", "seed")
 
@@ -55,9 +60,19 @@ def audio_key(user_id: str, audio_id: str, fmt: str) -> str:
 
 
 def prepare(
-    store: KVStore, blobs: BlobStore, engine: Engine, *, user_id: str, request: Request, max_chars: int
+    store: KVStore,
+    blobs: BlobStore,
+    engine: Engine,
+    *,
+    user_id: str,
+    request: Request,
+    max_chars: int,
+    max_audio_seconds: float | None = None,
 ) -> tuple[str, VoiceSpec, SynthesisOptions, list[str]]:
-    """Validate and resolve a request: (clean text, voice, options, ignored option names)."""
+    """Validate and resolve a request: (clean text, voice, options, ignored option names).
+
+    `max_audio_seconds` defaults to Settings' MAX_AUDIO_SECONDS_PER_REQUEST."""
+    check_text(request.text)
     text = normalize(request.text)
     if not text:
         raise ValidationFailed("text: must contain at least one non-space character", code="text_empty")
@@ -69,6 +84,11 @@ def prepare(
     options = SynthesisOptions(
         speed=request.speed, pitch=request.pitch, **{k: v for k, v in given.items() if k in supported}
     )
+    if max_audio_seconds is None:
+        from core.config import get_settings
+
+        max_audio_seconds = get_settings().max_audio_seconds_per_request
+    check_audio_length(engine.estimate_seconds(text, options), limit=max_audio_seconds, speed=options.speed)
     voice = voices.resolve(store, blobs, engine, user_id=user_id, voice_id=request.voice_id)
     return text, voice, options, ignored
 

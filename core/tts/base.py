@@ -13,7 +13,9 @@ Contract:
   never anything else for an engine-side failure.
 - Engines are thread-safe: an engine whose model cannot serve two jobs at once serialises them.
 - `estimate_seconds(text, options)` is the engine's cheap estimate, made before any model work, of
-  how many seconds of audio `text` gives at `options` (speed included): what a request costs.
+  how many seconds of audio `text` gives at `options` (speed included): what a request costs, checked
+  against MAX_AUDIO_SECONDS_PER_REQUEST before any engine work. Each engine bounds the audio of one model
+  call and stops a job whose audio passes its own estimate by more than `core.tts.budget.allowed`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Contract:
   seeded with `seed + chunk index` right before each chunk, under the model lock.
 - Text is cut by `split_sentences(text, max_chars)`; one `generate()` per chunk; `stream()` yields
   each chunk as soon as it is generated; `synthesize()` is the concatenation of `stream()`.
+- `estimate_seconds` is `core.tts.budget.chunked_seconds` over those chunks (prose rate, at most 40 s per
+  call: generate() hard-codes 1000 speech tokens, the only per-call bound its API gives). A stream whose
+  audio passes its estimate by more than `budget.allowed` stops with `EngineError` "audio_overrun" before
+  the chunk that passes it is yielded.
 - speed/pitch (0.5..2.0) are applied per chunk by `core.tts.effects.apply`; a pitch shift erases
   Perth's mark, so a changed chunk is watermarked again (until Perth reads it back, at most 3 passes).
 - One job at a time per model: `generate()` mutates `model.conds`, so a lock is held per chunk
@@ -44,8 +48,8 @@ from core.tts.base import (
     SynthesisOptions,
     VoiceSpec,
     concat,
-    prose_seconds,
 )
+from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ log = logging.getLogger(__name__)
 DEFAULT_VOICE_ID = "chatterbox-default"
 VOICE_FORMAT = "chatterbox-conds-v1"  # prepare_voice() bytes: conds.pt layout (also what the RunPod worker returns)
 SAMPLE_RATE = 24000
-MAX_CHARS = 300  # quality drops past ~300 characters per generate() call
+MAX_CHARS = CHATTERBOX_CALL_CHARS
 MODEL_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
 BUILTIN_CONDS = "conds.pt"
 # Joining chunks: every chunk already starts from silence (S3Gen zeroes its first 20 ms and fades in
@@ -165,7 +169,8 @@ class ChatterboxEngine:
             raise EngineUnavailable(f"could not load Chatterbox from {where}: {exc}") from exc
 
     def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
-        return prose_seconds(text, options)
+        max_chars = self._capabilities.max_chars
+        return chunked_seconds(text, options, max_chars=max_chars, call_seconds=CHATTERBOX_CALL_SECONDS)
 
     def prepare_voice(self, reference: Audio) -> bytes:
         samples = np.asarray(reference.samples, dtype=np.float32).reshape(-1)
@@ -186,7 +191,8 @@ class ChatterboxEngine:
         if not pieces:
             return iter(())
         model = self.load()
-        return self._chunks(model, pieces, self._base_conditionals(model, voice), options)
+        budget = AudioBudget(self.estimate_seconds(text, options))
+        return self._chunks(model, pieces, self._base_conditionals(model, voice), options, budget)
 
     def _base_conditionals(self, model: Any, voice: VoiceSpec) -> Any:
         if voice.conditionals is not None:
@@ -200,7 +206,9 @@ class ChatterboxEngine:
             raise EngineUnavailable("this Chatterbox checkpoint has no built-in voice (conds.pt)")
         return self._builtin
 
-    def _chunks(self, model: Any, pieces: list[str], base: Any, options: SynthesisOptions) -> Iterator[Audio]:
+    def _chunks(
+        self, model: Any, pieces: list[str], base: Any, options: SynthesisOptions, budget: AudioBudget
+    ) -> Iterator[Audio]:
         conds = _with_exaggeration(base, options.exaggeration, model.device)
         for index, piece in enumerate(pieces):
             with self._run_lock, _job_errors():
@@ -209,6 +217,7 @@ class ChatterboxEngine:
                 with _job_errors():
                     audio = effects.apply(audio, speed=options.speed, pitch=options.pitch)
                     audio = _rewatermark(model.watermarker, audio)
+            budget.spend(audio.duration)
             yield _joinable(audio, pause=index < len(pieces) - 1, speed=options.speed)
 
     @staticmethod

@@ -17,6 +17,9 @@ Contract:
 - Audio travels as FLAC (lossless). A text is sent as jobs cut at sentence ends: the first of at most
   FIRST_JOB_CHARS (one Chatterbox call, so a stream starts early), the others of at most JOB_MAX_CHARS;
   `stream()` yields one `Audio` per job, each after the first starting with a short pause.
+- `estimate_seconds` is the worker's (`core.tts.budget.chunked_seconds`, chunks of CHATTERBOX_CALL_CHARS);
+  a stream whose jobs' audio passes it by more than `budget.allowed` stops with `EngineError`
+  "audio_overrun" before that job's audio is yielded. This module never imports torch.
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from core.errors import AppError, EngineError, EngineUnavailable, NotFound, ValidationFailed
-from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat, prose_seconds
+from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat
+from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
 from core.tts.text import split_sentences
 
 if TYPE_CHECKING:
@@ -42,7 +46,7 @@ VOICE_FORMAT = "chatterbox-conds-v1"
 DEFAULT_VOICE_ID = "chatterbox-default"
 SAMPLE_RATE = 24000
 JOB_MAX_CHARS = 1500  # ~100 s of speech per job: the FLAC result stays a few MB
-FIRST_JOB_CHARS = 300  # one generate() call on the worker
+FIRST_JOB_CHARS = CHATTERBOX_CALL_CHARS  # one generate() call on the worker
 PAUSE_S = 0.05  # between jobs, as the chatterbox engine pauses between its chunks
 TRANSPORT_FORMAT = "flac"
 _BOUNDS = {"speed": (0.5, 2.0), "pitch": (0.5, 2.0), "exaggeration": (0.0, 2.0), "cfg_weight": (0.0, 1.0)}
@@ -106,16 +110,21 @@ class RunPodEngine:
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         _check_options(options)
         voice_input = _voice_input(voice)
-        return self._jobs(job_texts(text), voice_input, options)
+        budget = AudioBudget(self.estimate_seconds(text, options))
+        return self._jobs(job_texts(text), voice_input, options, budget)
 
-    def _jobs(self, texts: list[str], voice: dict[str, str], options: SynthesisOptions) -> Iterator[Audio]:
+    def _jobs(
+        self, texts: list[str], voice: dict[str, str], options: SynthesisOptions, budget: AudioBudget
+    ) -> Iterator[Audio]:
         pause = np.zeros(int(PAUSE_S * SAMPLE_RATE / options.speed), dtype=np.float32)
         for index, text in enumerate(texts):
             audio = self._synthesize_job(text, voice, options)
+            budget.spend(audio.duration)
             yield audio if index == 0 else Audio(np.concatenate([pause, audio.samples]), SAMPLE_RATE)
 
     def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
-        return prose_seconds(text, options)
+        """What the worker's chatterbox engine estimates (same chunks, same bound per generate() call)."""
+        return chunked_seconds(text, options, max_chars=CHATTERBOX_CALL_CHARS, call_seconds=CHATTERBOX_CALL_SECONDS)
 
     def prepare_voice(self, reference: Audio) -> bytes:
         output = self._run_job({"action": "prepare_voice", "voice": {"reference_base64": _flac_b64(reference)}})

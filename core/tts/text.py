@@ -1,6 +1,10 @@
-"""Text preparation for engines: whitespace normalisation and sentence chunking.
+"""Text preparation for engines: validation, whitespace normalisation and sentence chunking.
 
-Contract: `split_sentences(text, max_chars)` returns non-empty chunks, in order, each at most
+Contract: `check_text(text)` refuses (ValidationFailed 422, code "invalid_text", details {code_point,
+position}) the first character that is a C0 or C1 control character (U+0000-U+001F, U+007F-U+009F)
+other than tab, line feed and carriage return (CR and CRLF line ends are newlines too), or a lone
+surrogate (not encodable as UTF-8); `position` is its 0-based index in the text as given.
+`split_sentences(text, max_chars)` returns non-empty chunks, in order, each at most
 `max_chars` long, whose concatenation (with single spaces) holds every word of the input. It cuts at
 sentence ends (. ! ? … and their CJK forms, followed by space), packs short sentences together up to
 `max_chars`, and splits an over-long sentence at clause marks (, ; : —) and then at spaces; a single
@@ -11,8 +15,26 @@ from __future__ import annotations
 
 import re
 
+from core.errors import ValidationFailed
+
 _SENTENCE_END = re.compile(r"(?<=[.!?…。！？])[\"'”’)\]]*\s+")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
+_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check_text(text: str) -> None:
+    """Refuse control characters and lone surrogates (see the module contract)."""
+    found = _INVALID.search(text)
+    if found is None:
+        return
+    char, position = found.group(), found.start()
+    what = "a lone surrogate" if "\ud800" <= char <= "\udfff" else "a control character"
+    code_point = f"U+{ord(char):04X}"
+    raise ValidationFailed(
+        f"text: character {code_point} at position {position} is {what} (of those, only tab and newlines are allowed)",
+        code="invalid_text",
+        details={"code_point": code_point, "position": position},
+    )
 
 
 def normalize(text: str) -> str:

@@ -222,16 +222,16 @@ def test_failure_inside_piper_is_an_engine_error(engine: PiperEngine, monkeypatc
 
 @pytest.mark.slow
 def test_concurrent_jobs_load_the_model_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from piper import PiperVoice
+    from core.tts import piper
 
     loads: list[int] = []
-    original = PiperVoice.load
+    original = piper._load_voice
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         loads.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(PiperVoice, "load", staticmethod(counted))
+    monkeypatch.setattr(piper, "_load_voice", counted)
     fresh = PiperEngine()
     results: list[Audio] = []
     errors: list[BaseException] = []

@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.services.users import PROFILE_SK, USER_PREFIX, purge_partition, user_pk
+from core.services.owned import purge_partition
+from core.services.users import PROFILE_SK, USER_PREFIX, user_pk
 from core.storage import BlobStore, Item, KVStore
 
 log = logging.getLogger("core.maintenance")

@@ -6,7 +6,7 @@ Contract:
   compared in constant time.
 - Items: `APIKEY#<key_id>` / `APIKEY` (lookup: user_id, hash, revoked) and `USER#<uid>` / `APIKEY#<key_id>`
   (listing: name, prefix, created_at, last_used_at, requests, characters), written in one transaction
-  that also checks the user's profile (`users.put_owned`): a deleted account gets no key (401).
+  that also checks the user's profile (`owned.put_owned`): a deleted account gets no key (401).
 - `authenticate` returns (user_id, key_id) for a live key of an existing user and counts the use;
   anything else raises Unauthorized without saying which part was wrong.
 - A user may hold at most MAX_KEYS live keys.
@@ -22,7 +22,8 @@ from typing import Any
 
 from core.errors import Conflict, NotFound, Unauthorized
 from core.services.clock import sortable_id, utcnow_iso
-from core.services.users import put_owned, user_pk
+from core.services.owned import put_owned
+from core.services.users import PROFILE_SK, user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, Delete, Item, KVStore, Put
 
 PREFIX = "cbx_"
@@ -89,7 +90,7 @@ def authenticate(store: KVStore, *, token: str) -> tuple[str, str]:
     if not (lookup and ok):
         raise Unauthorized("Invalid API key", code="invalid_api_key")
     user_id, key_id = str(lookup["user_id"]), match.group(1) if match else ""
-    if store.get(user_pk(user_id), "PROFILE") is None:
+    if store.get(user_pk(user_id), PROFILE_SK) is None:
         raise Unauthorized("Invalid API key", code="invalid_api_key")
     record_use(store, user_id=user_id, key_id=key_id)
     return user_id, key_id

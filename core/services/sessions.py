@@ -33,7 +33,7 @@ from core.errors import ConditionFailed, RateLimited, Unauthorized
 from core.security import TokenClaims, TokenType, decode_token, dummy_verify, encode_token, new_id
 from core.services import limits, users
 from core.services.clock import utcnow_iso
-from core.services.users import user_pk
+from core.services.users import PROFILE_SK, user_pk
 from core.storage import Cond, Item, KVStore
 
 clock: Callable[[], float] = time.time
@@ -172,7 +172,7 @@ def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedT
     session = store.get(pk, sk)
     if session is None or session.get("status") != "active":
         raise Unauthorized("Session has ended; log in again", code="session_revoked")
-    if store.get(pk, "PROFILE") is None:
+    if store.get(pk, PROFILE_SK) is None:
         raise Unauthorized("Account no longer exists", code="invalid_token")
     if session.get("current_jti") != claims.jti:
         return _reused(store, settings, session, claims)

@@ -10,7 +10,7 @@ Contract:
   silently dropped; so are options the caller's API accepts but does not use (`Request.ignored`, e.g.
   OpenAI's `instructions`). Speed and pitch (0.5..2.0) are honoured by every engine.
 - The audio blob (`audio/<uid>/<aid>.<ext>`) is written first, then the record `USER#<uid>` /
-  `AUDIO#<aid>` with a must-not-exist condition, only while the account exists (`users.put_owned`: an
+  `AUDIO#<aid>` with a must-not-exist condition, only while the account exists (`owned.put_owned`: an
   account deleted during the work answers 401 `account_deleted`); if the record cannot be written the
   blob is removed.
   An engine failure writes nothing. Either both exist or neither does. A record made through an API
@@ -33,6 +33,7 @@ from core.errors import ValidationFailed
 from core.services import quota as quotas
 from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
+from core.services.owned import put_owned
 from core.services.users import user_pk
 from core.storage import MUST_NOT_EXIST, BlobStore, Item, KVStore
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
@@ -107,7 +108,6 @@ class _Job:
 
 
 def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> Item:
-    from core.services.users import put_owned
     from core.tts import codecs
 
     fmt = job.request.format

@@ -18,21 +18,17 @@ Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any
 spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
 `authenticate` is the two in one.
-`put_owned` stores a record in a user's partition only while the profile exists (one transaction with
-a check on `PROFILE`), so work that finishes after the account was deleted stores nothing: it raises
-`account_deleted` (401, as any later request with the same credentials) and the caller removes the
-blobs it wrote. The profile goes first when an account is deleted, so every record stored before that
-is seen and removed with the account; what a crash leaves between is for `core.maintenance`.
+`delete_user` removes the profile first (with its claims, atomically), then every item of the
+partition; records written under a user after a long operation go through `core.services.owned`, so
+work that finishes after the deletion stores nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from core import emails, security
 from core.errors import (
-    ConditionFailed,
     Conflict,
     NotFound,
     TransactionConflict,
@@ -41,7 +37,6 @@ from core.errors import (
 )
 from core.services.clock import sortable_id, utcnow_iso
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Delete, Item, KVStore, Put
-from core.storage.base import Op
 
 USER_PREFIX = "USER#"
 PROFILE_SK = "PROFILE"
@@ -49,27 +44,6 @@ PROFILE_SK = "PROFILE"
 
 def user_pk(user_id: str) -> str:
     return f"{USER_PREFIX}{user_id}"
-
-
-def account_deleted() -> Unauthorized:
-    return Unauthorized("The account was deleted while this request ran; nothing was stored", code="account_deleted")
-
-
-def put_owned(store: KVStore, item: Item, *, cond: Cond | None = MUST_NOT_EXIST, extra: Sequence[Op] = ()) -> None:
-    """Store `item` (in a `USER#<uid>` partition) and `extra` ops only if that user's profile exists.
-
-    Raises `account_deleted` (Unauthorized) when the profile is gone, `ConditionFailed` when `cond` (on
-    the item) or an extra op's condition fails; nothing is written in either case.
-    """
-    pk = str(item["pk"])
-    if not pk.startswith(USER_PREFIX):
-        raise ValueError(f"not a user's record: {pk}")
-    try:
-        store.transact([Check(pk, PROFILE_SK, MUST_EXIST), Put(item, cond=cond), *extra])
-    except TransactionConflict as exc:
-        if exc.reasons and exc.reasons[0]:
-            raise account_deleted() from exc
-        raise ConditionFailed(f"condition failed for {pk}/{item['sk']}: {exc.reasons}") from exc
 
 
 def _username_key(username: str) -> tuple[str, str]:
@@ -269,20 +243,6 @@ def delete_user(store: KVStore, *, user_id: str) -> list[Item]:
         cursor = page.cursor
 
 
-def delete_with_blobs(store: KVStore, blobs: BlobStore, item: Item) -> None:
-    """Delete a record (it must still exist: a concurrent delete that won answers 404), then its blobs.
-
-    The record goes first: from then on nothing points at the blobs, so a failure while removing them
-    can leave an unreferenced file, never a record whose file is gone.
-    """
-    try:
-        store.delete(item["pk"], item["sk"], cond=MUST_EXIST)
-    except ConditionFailed as exc:
-        raise NotFound("Already deleted", code="not_found") from exc
-    for key in item.get("blob_keys") or []:
-        blobs.delete(key)
-
-
 def delete_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:
     """Delete the account, its items and the blobs they own (voices, generated audio)."""
     for item in delete_user(store, user_id=user_id):
@@ -290,32 +250,3 @@ def delete_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:
             store.delete(pk, sk)
         for key in item.get("blob_keys") or []:
             blobs.delete(key)
-
-
-def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: bool = False) -> tuple[int, list[str]]:
-    """Remove what is left under `USER#<uid>` once its profile is gone (a deletion cut short, work that
-    raced it): each item, the items it owns elsewhere, then its blobs (a failure between leaves only
-    an unreferenced blob). Returns (items, blob keys) removed, or that would be with `dry_run`.
-    Refuses (ValueError) a partition whose profile exists.
-    """
-    if store.get(user_pk(user_id), PROFILE_SK) is not None:
-        raise ValueError(f"user {user_id} still has a profile")
-    items: list[Item] = []
-    cursor: str | None = None
-    while True:
-        page = store.query(user_pk(user_id), limit=100, cursor=cursor)
-        items.extend(page.items)
-        if page.cursor is None:
-            break
-        cursor = page.cursor
-    keys: list[str] = []
-    for item in items:
-        if not dry_run:
-            store.delete(item["pk"], item["sk"])
-            for pk, sk in item.get("owned_keys") or []:
-                store.delete(pk, sk)
-        for key in item.get("blob_keys") or []:
-            if not dry_run:
-                blobs.delete(key)
-            keys.append(key)
-    return len(items), keys

@@ -10,7 +10,7 @@ Contract:
   memory is bounded by the mono clip, not by the source's channels x rate. Conditionals
   are computed once here when the active engine can clone. Blobs are written before the record and
   removed again if the record cannot be written: no orphans, no record without its blobs. The record
-  (and conditionals prepared later) is stored only while the account exists (`users.put_owned`):
+  (and conditionals prepared later) is stored only while the account exists (`owned.put_owned`):
   a voice whose account was deleted meanwhile answers 401 `account_deleted` and leaves nothing.
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
   raises `CloningUnsupported` (never a silent swap to another voice); another user's voice id is
@@ -25,7 +25,8 @@ from typing import Any
 
 from core.errors import ConditionFailed, Forbidden, NotFound, ValidationFailed
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
-from core.services.users import delete_with_blobs, put_owned, user_pk
+from core.services.owned import delete_with_blobs, put_owned
+from core.services.users import user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, Item, KVStore
 from core.tts.base import Audio, CloningUnsupported, Engine, VoiceSpec
 

@@ -345,7 +345,7 @@ def test_record_failure_removes_the_blob(
             raise StorageUnavailable("Storage is unavailable: disk I/O error")
         real_transact(ops)
 
-    # A store that fails on the record write only (a transaction with the account check, users.put_owned).
+    # A store that fails on the record write only (a transaction with the account check, owned.put_owned).
     monkeypatch.setattr(store, "transact", failing_transact)
     response = client.post("/synthesize", headers=alice["headers"], json={"text": "Orphan check."})
     assert response.status_code == 503

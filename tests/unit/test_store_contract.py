@@ -132,7 +132,7 @@ def test_scan_walks_every_live_item_of_a_pk_prefix_in_pages(store: KVStore) -> N
 
 
 def test_put_owned_stores_only_while_the_profile_exists(store: KVStore) -> None:
-    from core.services.users import put_owned
+    from core.services.owned import put_owned
 
     store.put({"pk": "USER#u", "sk": "PROFILE"})
     put_owned(store, {"pk": "USER#u", "sk": "AUDIO#1"}, extra=[Put({"pk": "OWNED#1", "sk": "X"})])

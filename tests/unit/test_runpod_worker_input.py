@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from core.config import Settings
+from core.errors import EngineUnavailable
 from core.schemas import worker as schema
 from core.schemas.worker import Job, VoiceInput, parse_input
 from core.tts.base import SynthesisOptions
@@ -134,8 +135,6 @@ def test_handler_reports_bad_input_as_a_readable_error() -> None:
 
 
 def test_handler_reports_engine_failures(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.errors import EngineUnavailable
-
     def broken() -> Any:
         raise EngineUnavailable("Chatterbox checkpoint /nowhere does not exist")
 

@@ -83,7 +83,7 @@ def plain(checkpoint: Path, jobs: int, layers: int) -> None:
     import torch
     from chatterbox.tts import ChatterboxTTS
 
-    from tests.support.chatterbox_ckpt import t3_depth
+    from core.tts.chatterbox_checkpoint import t3_depth
 
     report("imported")
     _one_thread()

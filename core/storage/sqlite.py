@@ -3,13 +3,22 @@
 Contract: see `core.storage.base`. One table `items(pk, sk, data JSON, ttl)` in a file under
 DATA_DIR, WAL mode, one connection per thread. Every conditional write runs inside
 `BEGIN IMMEDIATE`, which takes SQLite's write lock, so conditions, counters and transactions are
-atomic across threads and processes sharing the file. Expired items are filtered on read and purged
-opportunistically. `local_reads` tells async callers that a read may run on the event loop.
+atomic across threads and processes sharing the file. `local_reads` tells async callers that a
+read may run on the event loop.
+
+Expiry: expired items are filtered on every read at once, and removed from the table by
+`purge_expired`, which runs by itself after every `purge_every`-th successful write of a store
+(per process), in its own short transaction, deleting at most `purge_batch` expired rows (oldest ttl
+first, through the partial ttl index). Writes are what create expiring rows (rate-limit counters,
+sessions), so the purge keeps pace with them without a background thread, and no request pays for
+more than one bounded batch. A failed purge is logged and never fails the write that triggered it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,6 +46,11 @@ from .base import (
     now_epoch,
 )
 
+log = logging.getLogger(__name__)
+
+PURGE_EVERY_WRITES = 100  # a purge after every 100th write ...
+PURGE_BATCH = 500  # ... of at most 500 rows: up to 5 expired rows removed per write, a few ms per purge
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
@@ -52,11 +66,24 @@ CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
 class SqliteStore:
     local_reads = True  # point reads are local and never wait on a lock (WAL): fine on an event loop
 
-    def __init__(self, path: Path | str, *, busy_timeout_ms: int = 10_000) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        busy_timeout_ms: int = 10_000,
+        purge_every: int = PURGE_EVERY_WRITES,
+        purge_batch: int = PURGE_BATCH,
+    ) -> None:
+        """`purge_every`: writes between two automatic purges (0: never); `purge_batch`: rows per purge."""
+        if purge_every < 0 or purge_batch < 1:
+            raise ValueError("purge_every must be >= 0 and purge_batch >= 1")
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._busy_timeout_ms = busy_timeout_ms
+        self._purge_every = purge_every
+        self._purge_batch = purge_batch
+        self._writes = itertools.count(1)  # next() is atomic under the GIL: one count across threads
         self._local = threading.local()
         with self._errors():
             conn = self._conn()
@@ -82,6 +109,17 @@ class SqliteStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction of the protocol; counts towards the next automatic purge once committed."""
+        with self._transaction() as conn:
+            yield conn
+        if self._purge_every and next(self._writes) % self._purge_every == 0:
+            try:
+                self.purge_expired(limit=self._purge_batch)
+            except StorageUnavailable as exc:  # the write itself is committed: report, never fail it
+                log.warning("purging expired items failed: %s", exc)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._errors():
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
@@ -236,7 +274,16 @@ class SqliteStore:
         with self._errors():
             self._conn().execute("SELECT 1 FROM items LIMIT 1").fetchall()
 
-    def purge_expired(self) -> int:
-        """Remove expired items (DynamoDB does this itself); returns how many."""
-        with self._write() as conn:
-            return conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?", (now_epoch(),)).rowcount
+    def purge_expired(self, *, limit: int | None = None) -> int:
+        """Remove expired items, at most `limit` (oldest ttl first; None: all); returns how many.
+
+        DynamoDB removes expired items itself (TTL on `ttl`, enabled in template.yaml).
+        """
+        with self._transaction() as conn:
+            if limit is None:
+                return conn.execute("DELETE FROM items WHERE ttl IS NOT NULL AND ttl <= ?", (now_epoch(),)).rowcount
+            sql = (
+                "DELETE FROM items WHERE (pk, sk) IN (SELECT pk, sk FROM items"
+                " WHERE ttl IS NOT NULL AND ttl <= ? ORDER BY ttl LIMIT ?)"
+            )
+            return conn.execute(sql, (now_epoch(), max(limit, 0))).rowcount

@@ -1,11 +1,11 @@
 """Resemble AI Chatterbox engine (chatterbox-tts): zero-shot voice cloning, 24 kHz, Perth-watermarked.
 
 Contract:
-- The model is `ChatterboxTTS.from_local(checkpoint_dir, device)` when a checkpoint directory is given,
-  else `from_pretrained(device)` (Hugging Face cache). It is loaded once, lazily, on first use (or by
-  `load()`), thread-safe. Importing this module imports neither torch nor chatterbox. A missing or
-  unreadable checkpoint raises `EngineUnavailable`; a failure during a job raises `EngineError`.
-- `device="auto"` picks cuda, then mps, then cpu.
+- The model is `core.tts.chatterbox_checkpoint.load_model(checkpoint_dir, device=...)`: the checkpoint
+  directory (None: the Hugging Face cache), T3's depth read from the checkpoint itself, `device="auto"`
+  picking cuda, then mps, then cpu. It is loaded once, lazily, on first use (or by `load()`),
+  thread-safe. Importing this module imports neither torch nor chatterbox. A missing or unreadable
+  checkpoint raises `EngineUnavailable`; a failure during a job raises `EngineError`.
 - One built-in voice, "chatterbox-default": the checkpoint's bundled conds.pt.
 - `prepare_voice(reference)` computes the speaker conditionals (what `prepare_conditionals` computes,
   from arrays) once and returns them as bytes in the same `torch.save` layout as chatterbox's
@@ -29,7 +29,6 @@ Contract:
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import threading
 from collections.abc import Iterator
@@ -50,6 +49,7 @@ from core.tts.base import (
     concat,
 )
 from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
+from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals, load_model
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,6 @@ DEFAULT_VOICE_ID = "chatterbox-default"
 VOICE_FORMAT = "chatterbox-conds-v1"  # prepare_voice() bytes: conds.pt layout (also what the RunPod worker returns)
 SAMPLE_RATE = 24000
 MAX_CHARS = CHATTERBOX_CALL_CHARS
-MODEL_FILES = ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json")
 BUILTIN_CONDS = "conds.pt"
 # Joining chunks: every chunk already starts from silence (S3Gen zeroes its first 20 ms and fades in
 # over the next 20 ms), and chunk boundaries are sentence ends, where a short pause is natural. So a
@@ -68,42 +67,6 @@ _FADE_S = 0.005
 _PAUSE_S = 0.05
 _REMARK_PASSES = 3
 _DETECTED = 0.9  # Perth's detector reads ~1.0 on marked speech, ~0 on unmarked
-
-
-def resolve_device(preference: str) -> str:
-    """Map "auto" to cuda if available, else mps, else cpu; return any other value unchanged."""
-    if preference != "auto":
-        return preference
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
-
-
-def dump_conditionals(conds: Any) -> bytes:
-    """Serialise chatterbox `Conditionals` (CPU tensors, the `Conditionals.save` layout)."""
-    import torch
-
-    def cpu(value: Any) -> Any:
-        return value.detach().cpu() if isinstance(value, torch.Tensor) else value
-
-    t3 = {key: cpu(value) for key, value in vars(conds.t3).items()}
-    t3["cond_prompt_speech_emb"] = None  # a cache T3 fills from its own weights; never stored
-    buffer = io.BytesIO()
-    torch.save({"t3": t3, "gen": {key: cpu(value) for key, value in conds.gen.items()}}, buffer)
-    return buffer.getvalue()
-
-
-def load_conditionals(data: bytes, device: str = "cpu") -> Any:
-    """Inverse of `dump_conditionals` (also reads a conds.pt file's bytes); `EngineError` if unreadable."""
-    import torch
-    from chatterbox.models.t3.modules.cond_enc import T3Cond
-    from chatterbox.tts import Conditionals
-
-    try:
-        kwargs = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        return Conditionals(T3Cond(**kwargs["t3"]), dict(kwargs["gen"])).to(device)
-    except Exception as exc:
-        raise EngineError(f"stored voice conditionals are unreadable: {exc}", code="bad_conditionals") from exc
 
 
 class ChatterboxEngine:
@@ -142,31 +105,10 @@ class ChatterboxEngine:
         if self._model is None:
             with self._load_lock:
                 if self._model is None:
-                    model = self._load_model()
+                    model = load_model(self._checkpoint_dir, device=self._device_preference)
                     self._builtin = model.conds
                     self._model = model
         return self._model
-
-    def _load_model(self) -> Any:
-        where = str(self._checkpoint_dir) if self._checkpoint_dir else "the Hugging Face cache"
-        if self._checkpoint_dir is not None:
-            if not self._checkpoint_dir.is_dir():
-                raise EngineUnavailable(f"Chatterbox checkpoint directory {where} does not exist")
-            missing = [name for name in MODEL_FILES if not (self._checkpoint_dir / name).is_file()]
-            if missing:
-                raise EngineUnavailable(f"Chatterbox checkpoint {where} lacks {', '.join(missing)}")
-        try:
-            import perth
-            from chatterbox.tts import ChatterboxTTS
-
-            if perth.PerthImplicitWatermarker is None:
-                raise RuntimeError("resemble-perth's watermarker did not import (needs setuptools < 81)")
-            device = resolve_device(self._device_preference)
-            if self._checkpoint_dir is not None:
-                return ChatterboxTTS.from_local(self._checkpoint_dir, device)
-            return ChatterboxTTS.from_pretrained(device)
-        except Exception as exc:
-            raise EngineUnavailable(f"could not load Chatterbox from {where}: {exc}") from exc
 
     def estimate_seconds(self, text: str, options: SynthesisOptions) -> float:
         max_chars = self._capabilities.max_chars

@@ -7,9 +7,9 @@ Contract:
   or the system temp dir, keyed by `CKPT_VERSION`, the stop step and the T3 depth. Builds take a file
   lock (a racing process waits and reuses the result) and happen in a private temp dir renamed into
   place, so a crashed build never leaves a half-written checkpoint behind.
-- T3 is `TEST_T3_LAYERS` deep instead of 30. T3 reads its depth from chatterbox's global
-  `LLAMA_CONFIGS` when it is constructed, so loading must happen inside `t3_depth(TEST_T3_LAYERS)`
-  (building does so itself). A load outside it fails on missing keys.
+- T3 is `TEST_T3_LAYERS` deep instead of 30. Building constructs T3 inside
+  `core.tts.chatterbox_checkpoint.t3_depth(layers)`; loading needs nothing from here, since the engine
+  reads the depth from the checkpoint's t3_cfg.safetensors header itself.
 - `generate()` stops after `stop_after` speech tokens (~25 per second of audio): speech position
   `stop_after` carries a huge value in one hidden dimension that only the stop token's logit reads,
   and one other dimension, present at every speech position, pushes the non-audio tokens
@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from core.tts.chatterbox_checkpoint import t3_depth
+
 CKPT_VERSION = "cbx-random-v2"
 TEST_T3_LAYERS = 2
 DEFAULT_STOP_AFTER = 50  # speech tokens -> ~2 s of audio
@@ -42,20 +44,6 @@ _AUDIO_DIM = 11  # hidden dimension present at every speech position; penalises 
 _STOP_VALUE = 1.0e4
 _AUDIO_VALUE = 30.0
 _SEED = 1234
-
-
-@contextlib.contextmanager
-def t3_depth(layers: int = TEST_T3_LAYERS) -> Iterator[None]:
-    """Construct (build or load) T3 with `layers` transformer layers inside this block."""
-    from chatterbox.models.t3.llama_configs import LLAMA_CONFIGS
-
-    config = LLAMA_CONFIGS["Llama_520M"]
-    previous = config["num_hidden_layers"]
-    config["num_hidden_layers"] = layers
-    try:
-        yield
-    finally:
-        config["num_hidden_layers"] = previous
 
 
 def cache_root() -> Path:

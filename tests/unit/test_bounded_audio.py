@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from core.config import Settings
 from core.errors import PayloadTooLarge, ValidationFailed
-from core.tts import codecs
+from core.schemas.worker import VoiceInput
+from core.tts import codecs, worker
 from core.tts.base import Audio, FloatArray
 from tests.support.bombs import flac_bomb
 from tests.unit.test_codecs import flac_claiming
@@ -126,13 +128,12 @@ def test_stream_without_a_stated_length_stops_reading_at_the_sample_cap() -> Non
 
 
 def test_runpod_worker_references_get_the_same_caps_and_come_out_at_24_khz() -> None:
-    from handlers import runpod_worker
-
+    cap = Settings().max_upload_decoded_samples  # what the worker passes
     bomb = flac_bomb(channels=8, rate=192000, seconds=20, tone_s=1.0)  # 31 M samples > the 24 M default
     with pytest.raises(PayloadTooLarge):
-        runpod_worker._reference(runpod_worker.VoiceInput(kind="reference_base64", data=bomb))
+        worker.voice_spec(VoiceInput(kind="reference_base64", data=bomb), max_samples=cap)
     clip = flac_bomb(channels=2, rate=48000, seconds=4, tone_s=4.0)
-    spec = runpod_worker._reference(runpod_worker.VoiceInput(kind="reference_base64", data=clip))
+    spec = worker.voice_spec(VoiceInput(kind="reference_base64", data=clip), max_samples=cap)
     assert spec.reference is not None
     assert spec.reference.sample_rate == codecs.REFERENCE_RATE
 

@@ -21,8 +21,9 @@ pytest.importorskip("chatterbox.tts")
 
 from core.errors import BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
-from core.tts.chatterbox import DEFAULT_VOICE_ID, ChatterboxEngine, dump_conditionals, load_conditionals
-from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, ensure_checkpoint, synthetic_voice, t3_depth
+from core.tts.chatterbox import DEFAULT_VOICE_ID, ChatterboxEngine
+from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals
+from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, ensure_checkpoint, synthetic_voice
 
 pytestmark = pytest.mark.slow
 
@@ -39,8 +40,7 @@ def checkpoint() -> Path:
 @pytest.fixture(scope="module")
 def engine(checkpoint: Path) -> ChatterboxEngine:
     engine = ChatterboxEngine(checkpoint, device="cpu")
-    with t3_depth():  # the test checkpoint's T3 depth; the engine itself knows nothing of it
-        engine.load()
+    engine.load()  # the 2-layer T3 loads as is: the engine reads the depth from the checkpoint
     return engine
 
 

@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 
+from core.config import Settings
+from core.errors import EngineUnavailable
+from core.schemas import worker as schema
+from core.schemas.worker import Job, VoiceInput, parse_input
 from core.tts.base import SynthesisOptions
 from handlers import runpod_worker
-from handlers.runpod_worker import Job, VoiceInput, parse_input
 
 ROOT = Path(__file__).resolve().parents[2]
 B64 = base64.b64encode(b"RIFF....WAVE").decode()
@@ -82,7 +85,7 @@ def test_prepare_voice(kind: str) -> None:
         ({}, "text: required"),
         ({"text": 5}, "text: required"),
         ({"text": "   "}, "text: must contain"),
-        ({"text": "a" * (runpod_worker.MAX_TEXT_CHARS + 1)}, "at most 10000"),
+        ({"text": "a" * (schema.MAX_TEXT_CHARS + 1)}, "at most 10000"),
         ({"text": "Hi.", "action": "train"}, "action: expected one of synthesize, prepare_voice"),
         ({"text": "Hi.", "format": "aiff"}, "format: expected one of wav, mp3, ogg, flac"),
         ({"text": "Hi.", "format": 3}, "format: expected one of"),
@@ -119,7 +122,7 @@ def test_bad_inputs_raise_clear_errors(raw: Any, message: str) -> None:
 
 
 def test_oversized_base64_is_refused_before_decoding() -> None:
-    huge = "A" * (runpod_worker.MAX_BLOB_BYTES * 2)
+    huge = "A" * (schema.MAX_BLOB_BYTES * 2)
     with pytest.raises(ValueError, match="larger than 20 MiB"):
         parse_input({"text": "Hi.", "voice": {"reference_base64": huge}})
 
@@ -132,8 +135,6 @@ def test_handler_reports_bad_input_as_a_readable_error() -> None:
 
 
 def test_handler_reports_engine_failures(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core.errors import EngineUnavailable
-
     def broken() -> Any:
         raise EngineUnavailable("Chatterbox checkpoint /nowhere does not exist")
 
@@ -161,14 +162,6 @@ def test_test_input_json_parses() -> None:
     assert job.voice.kind == "builtin"
 
 
-def test_t3_layers_reads_the_safetensors_header(tmp_path: Path) -> None:
-    header: dict[str, Any] = {f"tfmr.layers.{i}.mlp.weight": {} for i in range(3)} | {"speech_emb.weight": {}}
-    data = json.dumps(header).encode()
-    (tmp_path / "t3_cfg.safetensors").write_bytes(len(data).to_bytes(8, "little") + data)
-    assert runpod_worker.t3_layers(tmp_path) == 3
-    assert runpod_worker.t3_layers(tmp_path / "missing") is None
-
-
 def test_import_has_no_side_effects() -> None:
     code = (
         "import json, sys, handlers.runpod_worker as w; "
@@ -178,3 +171,28 @@ def test_import_has_no_side_effects() -> None:
     unloaded, modules = json.loads(out.stdout.strip().splitlines()[-1])
     assert unloaded
     assert not set(modules) & {"torch", "chatterbox", "runpod", "perth"}
+
+
+def test_engine_is_configured_from_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings = Settings(chatterbox_checkpoint_dir=tmp_path / "nowhere", chatterbox_device="cpu")
+    monkeypatch.setattr(runpod_worker, "get_settings", lambda: settings)
+    out = runpod_worker.handler({"id": "job-4", "input": {"text": "Hi."}})
+    assert json.loads(out["error"]) == {
+        "code": "engine_unavailable",
+        "message": f"Chatterbox checkpoint directory {tmp_path / 'nowhere'} does not exist",
+    }
+    assert runpod_worker._engine is None  # a failed load is retried by the next job
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"text": 5, "format": "aiff", "speaker": 1}, "input: unknown field(s) speaker; allowed: action, format,"),
+        ({"text": 5, "format": "aiff"}, "format: expected one of"),
+        ({"text": 5, "options": {"speed": 9}}, "options.speed: expected a number between 0.5 and 2.0, got 9"),
+        ({"text": "Hi.", "options": {"volume": 2, "speed": 9, "bass": 1}}, "options: unknown option(s) bass, volume"),
+    ],
+)
+def test_the_first_problem_is_reported_in_the_documented_order(raw: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_input(raw)

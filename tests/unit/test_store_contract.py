@@ -5,10 +5,12 @@ The DynamoDB table is created from template.yaml's `Table` resource, so tests an
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -256,3 +258,45 @@ def test_sqlite_data_survives_reopen(tmp_path: Path) -> None:
     first.put({"pk": "A", "sk": "1", "v": "kept"})
     first.close()
     assert SqliteStore(tmp_path / "kv.db").get("A", "1") == {"pk": "A", "sk": "1", "v": "kept"}
+
+
+def raw_keys(path: Path) -> list[tuple[str, str]]:
+    """What the sqlite table itself holds, expired rows included (reads through the store hide them)."""
+    with closing(sqlite3.connect(path)) as conn:
+        return sorted(conn.execute("SELECT pk, sk FROM items").fetchall())
+
+
+def test_sqlite_purge_expired_removes_rows_from_the_table_in_bounded_batches(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kv.db", purge_every=0)  # no automatic purge: this test calls it
+    past = int(time.time()) - 60
+    for index in range(5):
+        store.put({"pk": "RATE#ip", "sk": f"w{index}", "count": 1, "ttl": past - index})
+    store.put({"pk": "RATE#ip", "sk": "live", "count": 1, "ttl": int(time.time()) + 3600})
+    store.put({"pk": "USER#a", "sk": "PROFILE"})  # no ttl: never purged
+    assert len(raw_keys(tmp_path / "kv.db")) == 7
+    assert store.purge_expired(limit=2) == 2
+    assert ("RATE#ip", "w4") not in raw_keys(tmp_path / "kv.db")  # oldest ttl first
+    assert len(raw_keys(tmp_path / "kv.db")) == 5
+    assert store.purge_expired() == 3
+    assert raw_keys(tmp_path / "kv.db") == [("RATE#ip", "live"), ("USER#a", "PROFILE")]
+    assert store.purge_expired() == 0
+
+
+def test_sqlite_writes_purge_expired_rows_by_themselves(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kv.db", purge_every=3, purge_batch=10)
+    past = int(time.time()) - 60
+    store.put({"pk": "USER#a", "sk": "SESSION#1", "ttl": past})  # write 1
+    store.increment("RATE#ip", "w0", "count", ttl=past)  # write 2: an expired rate-limit counter
+    assert len(raw_keys(tmp_path / "kv.db")) == 2  # not purged yet: hidden from reads only
+    assert store.get("USER#a", "SESSION#1") is None
+    store.put({"pk": "USER#a", "sk": "PROFILE"})  # write 3 triggers the purge
+    assert raw_keys(tmp_path / "kv.db") == [("USER#a", "PROFILE")]
+
+
+def test_sqlite_automatic_purge_is_bounded_per_write(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "kv.db", purge_every=1, purge_batch=2)
+    past = int(time.time()) - 60
+    store.transact([Put({"pk": "OLD", "sk": f"{index}", "ttl": past}) for index in range(5)])  # write 1: purges 2
+    assert len(raw_keys(tmp_path / "kv.db")) == 3
+    store.delete("NONE", "x")  # write 2: purges 2 more
+    assert len(raw_keys(tmp_path / "kv.db")) == 1

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -83,8 +82,8 @@ def moto_server() -> Iterator[str]:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
-        command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        command = [sys.executable, "-m", "tests.support.moto_serial", "127.0.0.1", str(port)]  # one request at a time
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
         _RUNNING[url] = proc
         try:
             wait_http(f"{url}/moto-api/", proc=proc, log=log)

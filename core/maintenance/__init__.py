@@ -24,8 +24,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from core.services.owned import purge_partition
-from core.services.users import PROFILE_SK, USER_PREFIX, user_pk
+from core.services.owned import partition_items, purge_partition
+from core.services.users import PROFILE_SK, USER_PREFIX
 from core.storage import BlobStore, Item, KVStore
 
 log = logging.getLogger("core.maintenance")
@@ -71,17 +71,6 @@ def referenced_keys(items: Iterable[Item]) -> set[str]:
     return keys
 
 
-def _partition(store: KVStore, user_id: str) -> list[Item]:
-    items: list[Item] = []
-    cursor: str | None = None
-    while True:
-        page = store.query(user_pk(user_id), limit=100, cursor=cursor)
-        items.extend(page.items)
-        if page.cursor is None:
-            return items
-        cursor = page.cursor
-
-
 def orphan_users(store: KVStore) -> list[str]:
     """Ids of users with items under `USER#<uid>` but no profile."""
     seen: dict[str, bool] = {}
@@ -124,7 +113,9 @@ def sweep(
             continue
         if owner is not None:
             if owner not in references:
-                references[owner] = set() if owner in orphans else referenced_keys(_partition(store, owner))
+                references[owner] = (
+                    set() if owner in orphans else referenced_keys(partition_items(store, user_id=owner))
+                )
             if info.key in references[owner]:
                 continue
         if not dry_run:

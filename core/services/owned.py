@@ -8,7 +8,8 @@ Contract:
   (core.services.users.delete_user), so every record stored before that is seen and removed with the
   account; what a crash leaves between is for `core.maintenance`.
 - `delete_with_blobs` deletes one record (it must still exist) and then its `blob_keys`.
-- `purge_partition` removes what is left under a partition whose profile is gone.
+- `partition_items` reads a whole partition; `purge_partition` removes what is left under a partition
+  whose profile is gone.
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def delete_with_blobs(store: KVStore, blobs: BlobStore, item: Item) -> None:
         blobs.delete(key)
 
 
+def partition_items(store: KVStore, *, user_id: str) -> list[Item]:
+    """Every item under `USER#<uid>`, all pages read."""
+    items: list[Item] = []
+    cursor: str | None = None
+    while True:
+        page = store.query(user_pk(user_id), limit=100, cursor=cursor)
+        items.extend(page.items)
+        if page.cursor is None:
+            return items
+        cursor = page.cursor
+
+
 def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: bool = False) -> tuple[int, list[str]]:
     """Remove what is left under `USER#<uid>` once its profile is gone (a deletion cut short, work that
     raced it): each item, the items it owns elsewhere, then its blobs (a failure between leaves only
@@ -64,14 +77,7 @@ def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: 
     """
     if store.get(user_pk(user_id), PROFILE_SK) is not None:
         raise ValueError(f"user {user_id} still has a profile")
-    items: list[Item] = []
-    cursor: str | None = None
-    while True:
-        page = store.query(user_pk(user_id), limit=100, cursor=cursor)
-        items.extend(page.items)
-        if page.cursor is None:
-            break
-        cursor = page.cursor
+    items = partition_items(store, user_id=user_id)
     keys: list[str] = []
     for item in items:
         if not dry_run:

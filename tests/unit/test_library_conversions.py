@@ -4,7 +4,6 @@ racing a delete leaves no blob behind, and a delete racing a conversion removes 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -14,22 +13,10 @@ from core.errors import NotFound
 from core.services import library
 from core.services.users import user_pk
 from core.storage import BlobNotFound, BlobStore, Item, KVStore, LocalBlobStore
-from core.storage.sqlite import SqliteStore
 from core.tts import codecs
 from core.tts.base import Audio
-from tests.unit.test_store_contract import make_dynamo
 
 USER, AUDIO = "u1", "0000000001aaaaaaaaaaaaaaaa"
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "kv.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield make_dynamo(request.getfixturevalue("moto_url"))
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from core.maintenance import blob_owner, orphan_users, sweep
 from core.storage import BlobStore, KVStore, LocalBlobStore, S3BlobStore
 from core.storage.sqlite import SqliteStore
-from tests.unit.test_store_contract import make_dynamo
+from tests.support.stores import make_dynamo
 
 HOUR = 3600.0
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,8 +8,6 @@ what it delivered; refusals name the limit they hit; both limits are enforced.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,20 +15,8 @@ import pytest
 from core.errors import RateLimited
 from core.services import quota
 from core.storage import KVStore
-from core.storage.sqlite import SqliteStore
-from tests.unit.test_store_contract import make_dynamo
 
 USER = "u1"
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "kv.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield make_dynamo(request.getfixturevalue("moto_url"))
 
 
 def used(store: KVStore, limits: quota.Limits) -> tuple[int, float]:

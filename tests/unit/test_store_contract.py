@@ -8,8 +8,6 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -19,28 +17,6 @@ from core.errors import BadRequest, ConditionFailed, StorageUnavailable, Transac
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, Check, Cond, Delete, KVStore, Put
 from core.storage.dynamodb import DynamoStore
 from core.storage.sqlite import SqliteStore
-from tests.support.template import table_create_args
-
-
-def make_dynamo(url: str) -> DynamoStore:
-    import boto3
-
-    client = boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
-    name = f"t-{uuid.uuid4().hex[:12]}"
-    create, ttl = table_create_args(name)
-    client.create_table(**create)
-    client.update_time_to_live(**ttl)
-    return DynamoStore(name, client=client)
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "kv.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield make_dynamo(request.getfixturevalue("moto_url"))
 
 
 def test_put_get_delete_roundtrip_keeps_types(store: KVStore) -> None:

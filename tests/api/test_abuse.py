@@ -7,8 +7,6 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from core import runtime
 from core.config import get_settings
 from tests.conftest import Users
 from tests.support import servers
+from tests.support.concurrency import parallel
 from tests.support.spies import spy
 from tests.support.template import table_create_args
 
@@ -202,17 +201,6 @@ def test_path_ids_are_validated(client: TestClient, users: Users, path: str) -> 
 
 
 # -- concurrency ---------------------------------------------------------------------------------
-def _parallel(n: int, call: Callable[[int], int]) -> list[int]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> int:
-        barrier.wait()
-        return call(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
-
-
 @pytest.fixture
 def live(tmp_path: Path) -> Any:
     env = {"DATA_DIR": str(tmp_path / "live"), "RATE_LIMIT_REGISTER_PER_HOUR": "0", "RATE_LIMIT_LOGIN_PER_MINUTE": "0"}
@@ -221,7 +209,7 @@ def live(tmp_path: Path) -> Any:
 
 
 def test_parallel_registrations_of_one_name_make_one_account(live: str) -> None:
-    codes = _parallel(
+    codes = parallel(
         8,
         lambda i: (
             httpx.post(
@@ -247,7 +235,7 @@ def test_parallel_refresh_with_one_token_rotates_once(live: str) -> None:
         pairs.append(response.json().get("refresh_token", ""))
         return response.status_code
 
-    assert _parallel(6, one) == [200] * 6
+    assert parallel(6, one) == [200] * 6
     assert len(set(pairs)) == 1
 
 
@@ -264,7 +252,7 @@ def test_parallel_synthesis_keeps_every_record_and_blob(live: str, tmp_path: Pat
             results.append(response.json())
         return response.status_code
 
-    assert _parallel(6, make) == [201] * 6
+    assert parallel(6, make) == [201] * 6
     listed = httpx.get(f"{live}/audio?limit=100", headers=headers).json()["items"]
     assert sorted(i["audio_id"] for i in listed) == sorted(r["audio_id"] for r in results)
     assert sorted(i["text"] for i in listed) == sorted(f"Request number {i}." for i in range(6))

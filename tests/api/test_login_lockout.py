@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -14,19 +12,9 @@ from fastapi.testclient import TestClient
 from core import runtime, security
 from tests.conftest import Users
 from tests.support import servers
+from tests.support.concurrency import parallel
 
 PASSWORD = "the right password"
-
-
-def _parallel(n: int, call: Callable[[int], int]) -> list[int]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> int:
-        barrier.wait()
-        return call(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 @pytest.fixture
@@ -47,13 +35,13 @@ def test_parallel_guesses_in_every_name_form_evaluate_only_the_allowed_number(li
         login = {"username": forms[i % len(forms)], "password": f"wrong guess {i}"}
         return httpx.post(f"{live}/auth/login", json=login, timeout=60).status_code
 
-    codes = _parallel(8, guess)
+    codes = parallel(8, guess)
     assert sorted(codes) == [401] * 5 + [429] * 3  # 5 = LOGIN_LOCKOUT_FAILURES: 5 passwords evaluated
     right = httpx.post(f"{live}/auth/login", json={"username": "racer@example.com", "password": PASSWORD})
     assert right.status_code == 429
     assert right.json()["error"]["code"] == "login_locked"
     # An unknown name is counted the same way, with the same answers.
-    ghost = _parallel(
+    ghost = parallel(
         8,
         lambda i: (
             httpx.post(
@@ -80,7 +68,7 @@ def test_parallel_guesses_verify_at_most_the_allowed_number_of_passwords(
         return real_verify(password, hashed)
 
     monkeypatch.setattr(security, "verify_password", spy)
-    codes = _parallel(
+    codes = parallel(
         7,
         lambda i: client.post("/auth/login", json={"username": "target", "password": f"guess {i}"}).status_code,
     )

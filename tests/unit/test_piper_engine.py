@@ -120,15 +120,13 @@ def test_speech_is_intelligible_in_every_format(spoken: tuple[Audio, float], fmt
 
 
 @pytest.mark.slow
-def test_output_shape_and_real_time_factor(spoken: tuple[Audio, float]) -> None:
-    audio, seconds = spoken
+def test_output_shape(spoken: tuple[Audio, float]) -> None:
+    """Speed is a benchmark's business (bench/synthesis.py, BENCHMARKS.md), never a timed assertion here."""
+    audio, _seconds = spoken
     assert audio.sample_rate == 22050
     assert audio.samples.dtype == np.float32
     assert 3.0 < audio.duration < 8.0  # 13 words
     assert np.max(np.abs(audio.samples)) == pytest.approx(0.89, abs=0.01)  # -1 dBFS headroom
-    rtf = seconds / audio.duration
-    print(f"piper real-time factor {rtf:.3f} ({seconds:.2f} s for {audio.duration:.2f} s)")
-    assert rtf < 0.5
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from bench.texts import text_of_length
 from core import runtime
 from core.tts.piper import MAX_CALL_SECONDS
 from tests.conftest import Users
+from tests.support.spies import piper_call_seconds
 
 EMOJI = " ".join(["\U0001f600"] * 200)  # 399 characters: 106 s of audio before the fix
 CJK = "".join(chr(0x4E00 + 37 * index) for index in range(100))  # 78 s
@@ -30,19 +31,7 @@ def post(client: TestClient, headers: dict[str, str], path: str, text: str, spee
 
 @pytest.fixture
 def model_calls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds of audio made by each real onnxruntime call (the spy counts; the real model runs)."""
-    from piper import PiperVoice
-
-    made: list[float] = []
-    original = PiperVoice.phoneme_ids_to_audio
-
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        audio = original(self, *args, **kwargs)
-        made.append(len(audio) / 22050)
-        return audio
-
-    monkeypatch.setattr(PiperVoice, "phoneme_ids_to_audio", counted)
-    return made
+    return piper_call_seconds(monkeypatch)
 
 
 def assert_nothing_done(client: TestClient, headers: dict[str, str], model_calls: list[float]) -> None:

@@ -3,8 +3,6 @@ bound and estimate accuracy, the overrun guard, and the chunked estimate of Chat
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pytest
 
@@ -15,6 +13,7 @@ from core.tts import piper_phonemes
 from core.tts.base import SynthesisOptions, VoiceSpec
 from core.tts.budget import CHATTERBOX_CALL_SECONDS, AudioBudget, allowed
 from core.tts.piper import DEFAULT_VOICE_ID, MAX_CALL_SECONDS, PiperEngine
+from tests.support.spies import piper_call_seconds
 
 JOE = VoiceSpec(builtin_id=DEFAULT_VOICE_ID)
 EMOJI = " ".join(["\U0001f600"] * 40)  # the issue's text, shortened: 40 of its 200 emoji
@@ -42,28 +41,12 @@ def test_blocks_keep_every_phoneme_and_cut_at_clauses_then_spaces() -> None:
     assert piper_phonemes.blocks([[" ", " "]], max_seconds=2.0) == []
 
 
-def spy_calls(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Seconds of audio each real onnxruntime call made (the real model runs; the spy only counts)."""
-    from piper import PiperVoice
-
-    made: list[float] = []
-    original = PiperVoice.phoneme_ids_to_audio
-
-    def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
-        audio = original(self, *args, **kwargs)
-        made.append(len(audio) / 22050)
-        return audio
-
-    monkeypatch.setattr(PiperVoice, "phoneme_ids_to_audio", counted)
-    return made
-
-
 @pytest.mark.parametrize("text", [EMOJI, CJK, WORD], ids=["emoji", "cjk", "long-word"])
 def test_no_piper_call_makes_more_than_its_bound(
     engine: PiperEngine, monkeypatch: pytest.MonkeyPatch, text: str
 ) -> None:
     """Before: one call per sentence, so 40 emoji were one 22 s call (200: one 106 s call, 2.9 GB)."""
-    made = spy_calls(monkeypatch)
+    made = piper_call_seconds(monkeypatch)
     audio = engine.synthesize(text, JOE, SynthesisOptions())
     estimate = engine.estimate_seconds(text, SynthesisOptions())
     print(

@@ -1,4 +1,8 @@
-"""Models of the API-key endpoints and of the profile's usage block."""
+"""Models of the API-key endpoints and of the profile's usage block.
+
+Contract: records (core.records) are presented one way, by the models' `of` constructors:
+`ApiKeyOut.of(key)`, `ApiKeyCreated.of(created)` (with the one-time key), `ProfileOut.of(user, quota=...)`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.records.api_keys import ApiKey, CreatedKey
+from core.records.users import User
 from core.schemas.auth import UserOut
 
 
@@ -25,9 +31,29 @@ class ApiKeyOut(BaseModel):
     requests: int
     characters: int = Field(description="characters synthesized with this key")
 
+    @staticmethod
+    def fields_of(key: ApiKey) -> dict[str, object]:
+        return {
+            "id": key.id,
+            "name": key.name,
+            "prefix": key.prefix,
+            "created_at": key.created_at,
+            "last_used_at": key.last_used_at,
+            "requests": key.requests,
+            "characters": key.characters,
+        }
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        return cls.model_validate(cls.fields_of(key))
+
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="the key itself: shown once, store it now")
+
+    @classmethod
+    def of_created(cls, created: CreatedKey) -> ApiKeyCreated:
+        return cls.model_validate({**cls.fields_of(created.record), "key": created.token})
 
 
 class AudioQuotaOut(BaseModel):
@@ -47,3 +73,7 @@ class QuotaOut(BaseModel):
 
 class ProfileOut(UserOut):
     quota: QuotaOut
+
+    @classmethod
+    def of_user(cls, user: User, *, quota: QuotaOut) -> ProfileOut:
+        return cls.model_validate({**cls.fields_of(user), "quota": quota})

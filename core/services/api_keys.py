@@ -9,7 +9,7 @@ Contract:
   last_used_at, requests, characters; it owns the lookup), written in one transaction that also checks
   the user's profile (`owned.put_owned`): a deleted account gets no key (401). Revoking deletes both.
 - `create` returns a `CreatedKey` (the listing and the token, shown this once); `list_keys` the
-  listings, oldest first.
+  listings in key-id order (creation time, to the millisecond).
 - `authenticate` returns (user_id, key_id) for a live key of an existing user and counts the use;
   anything else raises Unauthorized without saying which part was wrong.
 - A user may hold at most MAX_KEYS live keys.

@@ -74,19 +74,9 @@ class UserOut(BaseModel):
     created_at: datetime
 
     @classmethod
-    def fields_of(cls, user: User) -> dict[str, object]:
-        """The public attributes of `user` (for subclasses that add their own)."""
-        return {
-            "id": user.id,
-            "username": user.username,
-            "email": user.email,
-            "full_name": user.full_name,
-            "created_at": user.created_at,
-        }
-
-    @classmethod
     def of(cls, user: User) -> UserOut:
-        return cls.model_validate(cls.fields_of(user))
+        """The public attributes of `user` (its fields above: never the password hash)."""
+        return UserOut.model_validate(user, from_attributes=True)
 
 
 class Message(BaseModel):

@@ -1,7 +1,7 @@
 """Models of the API-key endpoints and of the profile's usage block.
 
-Contract: records (core.records) are presented one way, by the models' `of` constructors:
-`ApiKeyOut.of(key)`, `ApiKeyCreated.of(created)` (with the one-time key), `ProfileOut.of(user, quota=...)`.
+Contract: records (core.records) are presented one way, by the models' constructors: `ApiKeyOut.of(key)`,
+`ApiKeyCreated.of_created(created)` (with the one-time key), `ProfileOut.of_user(user, quota=...)`.
 """
 
 from __future__ import annotations
@@ -31,21 +31,10 @@ class ApiKeyOut(BaseModel):
     requests: int
     characters: int = Field(description="characters synthesized with this key")
 
-    @staticmethod
-    def fields_of(key: ApiKey) -> dict[str, object]:
-        return {
-            "id": key.id,
-            "name": key.name,
-            "prefix": key.prefix,
-            "created_at": key.created_at,
-            "last_used_at": key.last_used_at,
-            "requests": key.requests,
-            "characters": key.characters,
-        }
-
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyOut:
-        return cls.model_validate(cls.fields_of(key))
+        """The listing's public attributes (its fields above)."""
+        return ApiKeyOut.model_validate(key, from_attributes=True)
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -53,7 +42,7 @@ class ApiKeyCreated(ApiKeyOut):
 
     @classmethod
     def of_created(cls, created: CreatedKey) -> ApiKeyCreated:
-        return cls.model_validate({**cls.fields_of(created.record), "key": created.token})
+        return cls.model_validate({**ApiKeyOut.of(created.record).model_dump(), "key": created.token})
 
 
 class AudioQuotaOut(BaseModel):
@@ -76,4 +65,4 @@ class ProfileOut(UserOut):
 
     @classmethod
     def of_user(cls, user: User, *, quota: QuotaOut) -> ProfileOut:
-        return cls.model_validate({**cls.fields_of(user), "quota": quota})
+        return cls.model_validate({**UserOut.of(user).model_dump(), "quota": quota})

@@ -41,10 +41,7 @@ from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import purge_partition
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Delete, KVStore, Put
 
-# moved to core.records.keys: re-exported until the modules of other slices import them from there.
-USER_PREFIX = keys.USER
-PROFILE_SK = keys.PROFILE
-user_pk = keys.user_pk
+user_pk = keys.user_pk  # moved to core.records.keys (re-exported until every importer uses keys.user_pk)
 
 
 def _email_error(message: str, code: str) -> ValidationFailed:
@@ -215,17 +212,17 @@ def delete_user(store: KVStore, *, user_id: str) -> User:
     left in its partition are `delete_account`'s (or the maintenance sweep's) to remove."""
     user = get_user(store, user_id=user_id)
     username = Claim.username(user.username, user_id=user.id)
-    for attempt in range(3):
+    attempts = 0
+    while True:
         try:
-            ops = [Delete(*user.key, cond=MUST_EXIST), Delete(*username.key), *_email_claims(store, user)]
-            store.transact(ops)
+            store.transact([Delete(*user.key, cond=MUST_EXIST), Delete(*username.key), *_email_claims(store, user)])
             return user
         except TransactionConflict as exc:
             if exc.reasons[0]:
                 raise NotFound("User not found", code="user_not_found") from exc
-            if attempt == 2:  # its email claim kept moving under us (a login migrating it)
+            attempts += 1
+            if attempts == 3:  # its email claim kept moving under us (a login migrating it)
                 raise Conflict("Could not delete the account, try again", code="conflict") from exc
-    raise AssertionError("unreachable")
 
 
 def delete_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:

@@ -11,6 +11,7 @@ from core.errors import Conflict, NotFound, Unauthorized
 from core.records import keys
 from core.records.api_keys import ApiKey, ApiKeyLookup
 from core.records.users import User
+from core.schemas.keys import ApiKeyCreated, ApiKeyOut
 from core.services import api_keys, users
 from core.storage import KVStore, LocalBlobStore
 
@@ -121,3 +122,11 @@ def test_keys_go_with_the_account_and_a_deleted_account_gets_none(
         api_keys.create(store, user_id=user.id, name="late")
     assert info.value.code == "account_deleted"
     assert store.scan().items == []
+
+
+def test_the_token_is_presented_only_by_the_created_response(store: KVStore, user: User) -> None:
+    created = api_keys.create(store, user_id=user.id, name="ci")
+    shown = ApiKeyCreated.of_created(created).model_dump()
+    listed = ApiKeyOut.of(api_keys.list_keys(store, user_id=user.id)[0]).model_dump()
+    assert shown == {**listed, "key": created.token}
+    assert created.token not in str(listed)

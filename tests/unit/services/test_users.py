@@ -9,6 +9,7 @@ from core import emails
 from core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from core.records import keys
 from core.records.users import Claim, User
+from core.schemas.auth import UserOut
 from core.services import users
 from core.storage import KVStore, LocalBlobStore
 
@@ -137,3 +138,11 @@ def test_delete_account_removes_the_partition_what_it_owns_and_its_blobs(store: 
     assert store.get(*owned) is None
     assert not blobs.exists(blob)
     assert users.get_user(store, user_id=other.id) == other  # another account is untouched
+
+
+def test_a_user_is_presented_without_its_password_hash(store: KVStore) -> None:
+    user = register(store)
+    body = UserOut.of(user).model_dump(mode="json")
+    assert set(body) == {"id", "username", "email", "full_name", "created_at"}
+    assert body["id"] == user.id
+    assert user.password_hash not in str(body)

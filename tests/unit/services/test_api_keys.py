@@ -8,6 +8,7 @@ import hashlib
 import pytest
 
 from core.errors import Conflict, NotFound, Unauthorized
+from core.maintenance import sweep
 from core.records import keys
 from core.records.api_keys import ApiKey, ApiKeyLookup
 from core.records.users import User
@@ -130,3 +131,12 @@ def test_the_token_is_presented_only_by_the_created_response(store: KVStore, use
     listed = ApiKeyOut.of(api_keys.list_keys(store, user_id=user.id)[0]).model_dump()
     assert shown == {**listed, "key": created.token}
     assert created.token not in str(listed)
+
+
+def test_the_sweep_removes_a_key_left_behind(store: KVStore, blobs: LocalBlobStore, user: User) -> None:
+    created = api_keys.create(store, user_id=user.id, name="ci")
+    users.delete_user(store, user_id=user.id)  # the profile is gone; a crash left the partition behind
+    assert store.get(*created.record.key) is not None
+    report = sweep(store, blobs, grace_s=3600)
+    assert (report.orphan_partitions, report.orphan_items) == (1, 1)
+    assert store.scan().items == []  # the listing and, through its owned_keys, the lookup

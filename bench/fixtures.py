@@ -45,8 +45,8 @@ def direct_user(data_dir: Path, username: str = "bench") -> DirectUser:
     user = users.register(
         store, username=username, email=f"{username}@example.com", password=PASSWORD, full_name="Bench"
     )
-    tokens = sessions.start(store, settings, user_id=user["id"])
-    return DirectUser(store, settings, user["id"], tokens.access_token)
+    tokens = sessions.start(store, settings, user_id=user.id)
+    return DirectUser(store, settings, user.id, tokens.access_token)
 
 
 def audio_item(user_id: str, *, text: str = "A stored sentence for the history benchmark.") -> dict[str, Any]:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, status
 from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, SessionUser, SettingsDep, StoreDep, create_app
-from core.schemas.keys import ProfileOut
+from core.schemas.keys import ProfileOut, QuotaOut
 from core.services import quota, users
 
 router = APIRouter(tags=["profile"])
@@ -18,9 +18,9 @@ router = APIRouter(tags=["profile"])
 
 @router.get("/profile", response_model=ProfileOut)
 def read_profile(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> ProfileOut:
-    profile = users.public_profile(users.get_user(store, user_id=principal.user_id))
+    user = users.get_user(store, user_id=principal.user_id)
     usage = quota.usage(store, user_id=principal.user_id, limits=quota.Limits.of(settings))
-    return ProfileOut.model_validate({**profile, "quota": usage})
+    return ProfileOut.of_user(user, quota=QuotaOut.model_validate(usage))
 
 
 @router.delete("/profile", status_code=status.HTTP_204_NO_CONTENT)

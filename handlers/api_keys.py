@@ -19,12 +19,12 @@ router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ApiKeyCreated)
 def create_key(body: ApiKeyCreate, principal: SessionUser, store: StoreDep) -> ApiKeyCreated:
-    return ApiKeyCreated.model_validate(api_keys.create(store, user_id=principal.user_id, name=body.name))
+    return ApiKeyCreated.of_created(api_keys.create(store, user_id=principal.user_id, name=body.name))
 
 
 @router.get("", response_model=list[ApiKeyOut])
 def list_keys(principal: SessionUser, store: StoreDep) -> list[ApiKeyOut]:
-    return [ApiKeyOut.model_validate(k) for k in api_keys.list_keys(store, user_id=principal.user_id)]
+    return [ApiKeyOut.of(key) for key in api_keys.list_keys(store, user_id=principal.user_id)]
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)

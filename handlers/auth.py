@@ -34,7 +34,7 @@ def register(body: RegisterRequest, store: StoreDep) -> UserOut:
     user = users.register(
         store, username=body.username, email=str(body.email), password=body.password, full_name=body.full_name
     )
-    return UserOut.model_validate(users.public_profile(user))
+    return UserOut.of(user)
 
 
 @router.post(

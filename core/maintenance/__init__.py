@@ -24,13 +24,11 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.records import keys
 from core.services.owned import partition_items, purge_partition
-from core.services.users import PROFILE_SK, USER_PREFIX
 from core.storage import BlobStore, Item, KVStore
 
 log = logging.getLogger("core.maintenance")
-
-USER_BLOB_AREAS = ("audio", "voices")  # `<area>/<uid>/...`: where a user's blobs live (synthesis, voices)
 
 
 @dataclass
@@ -52,7 +50,7 @@ class SweepReport:
 def blob_owner(key: str) -> str | None:
     """The user id a blob key belongs to (`audio/<uid>/...`, `voices/<uid>/...`), else None."""
     parts = key.split("/")
-    if len(parts) >= 3 and parts[0] in USER_BLOB_AREAS and parts[1]:
+    if len(parts) >= 3 and parts[0] in keys.USER_BLOB_AREAS and parts[1]:
         return parts[1]
     return None
 
@@ -76,13 +74,13 @@ def orphan_users(store: KVStore) -> list[str]:
     seen: dict[str, bool] = {}
     cursor: str | None = None
     while True:
-        page = store.scan(pk_prefix=USER_PREFIX, limit=500, cursor=cursor)
+        page = store.scan(pk_prefix=keys.USER, limit=500, cursor=cursor)
         for item in page.items:
             pk = item["pk"]
             if pk not in seen:
-                seen[pk] = item["sk"] == PROFILE_SK or store.get(pk, PROFILE_SK) is not None
+                seen[pk] = item["sk"] == keys.PROFILE or store.get(*keys.profile(keys.user_id_of(pk))) is not None
         if page.cursor is None:
-            return sorted(pk.removeprefix(USER_PREFIX) for pk, alive in seen.items() if not alive)
+            return sorted(keys.user_id_of(pk) for pk, alive in seen.items() if not alive)
         cursor = page.cursor
 
 

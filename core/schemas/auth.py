@@ -3,6 +3,7 @@
 Contract: field limits here are the API's documented validation rules; violations answer 422.
 `RegisterRequest.email` is normalised by core.emails (the same function login uses): NFKC, IDNA,
 lower-cased domain; the policy checks (mixed scripts) run in core.services.users with their own codes.
+Response models present records (core.records) one way: `UserOut.of(user)`; never the password hash.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core import emails
+from core.records.users import User
 
 Username = Annotated[
     str,
@@ -70,6 +72,11 @@ class UserOut(BaseModel):
     email: str
     full_name: str | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        """The public attributes of `user` (its fields above: never the password hash)."""
+        return UserOut.model_validate(user, from_attributes=True)
 
 
 class Message(BaseModel):

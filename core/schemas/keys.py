@@ -1,4 +1,8 @@
-"""Models of the API-key endpoints and of the profile's usage block."""
+"""Models of the API-key endpoints and of the profile's usage block.
+
+Contract: records (core.records) are presented one way, by the models' constructors: `ApiKeyOut.of(key)`,
+`ApiKeyCreated.of_created(created)` (with the one-time key), `ProfileOut.of_user(user, quota=...)`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from core.records.api_keys import ApiKey, CreatedKey
+from core.records.users import User
 from core.schemas.auth import UserOut
 
 
@@ -25,9 +31,18 @@ class ApiKeyOut(BaseModel):
     requests: int
     characters: int = Field(description="characters synthesized with this key")
 
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyOut:
+        """The listing's public attributes (its fields above)."""
+        return ApiKeyOut.model_validate(key, from_attributes=True)
+
 
 class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="the key itself: shown once, store it now")
+
+    @classmethod
+    def of_created(cls, created: CreatedKey) -> ApiKeyCreated:
+        return cls.model_validate({**ApiKeyOut.of(created.record).model_dump(), "key": created.token})
 
 
 class AudioQuotaOut(BaseModel):
@@ -47,3 +62,7 @@ class QuotaOut(BaseModel):
 
 class ProfileOut(UserOut):
     quota: QuotaOut
+
+    @classmethod
+    def of_user(cls, user: User, *, quota: QuotaOut) -> ProfileOut:
+        return cls.model_validate({**UserOut.of(user).model_dump(), "quota": quota})

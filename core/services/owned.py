@@ -1,13 +1,15 @@
 """Records owned by an account: stored only while the account exists, deleted with their blobs.
 
 Contract:
-- `put_owned` stores a record in a user's partition (`USER#<uid>`) only while the profile exists (one
-  transaction with a check on `PROFILE`), so work that finishes after the account was deleted stores
-  nothing: it raises `account_deleted` (401, as any later request with the same credentials) and the
-  caller removes the blobs it wrote. The profile goes first when an account is deleted
-  (core.services.users.delete_user), so every record stored before that is seen and removed with the
-  account; what a crash leaves between is for `core.maintenance`.
+- `put_owned` stores a record (a core.records record, or its item) in a user's partition
+  (`USER#<uid>`) only while the profile exists (one transaction with a check on `PROFILE`), so work
+  that finishes after the account was deleted stores nothing: it raises `account_deleted` (401, as any
+  later request with the same credentials) and the caller removes the blobs it wrote. The profile goes
+  first when an account is deleted (core.services.users.delete_user), so every record stored before
+  that is seen and removed with the account; what a crash leaves between is for `core.maintenance`.
 - `delete_with_blobs` deletes one record (it must still exist) and then its `blob_keys`.
+- These work on any record kind, so they read items: `blob_keys` (blob keys the item owns) and
+  `owned_keys` ([pk, sk] pairs of items it owns outside the partition) are the attributes they rely on.
 - `partition_items` reads a whole partition; `purge_partition` removes what is left under a partition
   whose profile is gone.
 """
@@ -15,40 +17,57 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from core.errors import ConditionFailed, NotFound, TransactionConflict, Unauthorized
-from core.services.users import PROFILE_SK, USER_PREFIX, user_pk
+from core.records import keys
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put
 from core.storage.base import Op
+
+
+class StoredRecord(Protocol):
+    """What a typed record (core.records) offers the generic machinery here: its item."""
+
+    def to_item(self) -> Item: ...
+
+
+def _item(record: Item | StoredRecord) -> Item:
+    return record if isinstance(record, dict) else record.to_item()
 
 
 def account_deleted() -> Unauthorized:
     return Unauthorized("The account was deleted while this request ran; nothing was stored", code="account_deleted")
 
 
-def put_owned(store: KVStore, item: Item, *, cond: Cond | None = MUST_NOT_EXIST, extra: Sequence[Op] = ()) -> None:
-    """Store `item` (in a `USER#<uid>` partition) and `extra` ops only if that user's profile exists.
+def put_owned(
+    store: KVStore, record: Item | StoredRecord, *, cond: Cond | None = MUST_NOT_EXIST, extra: Sequence[Op] = ()
+) -> None:
+    """Store `record` (a typed record or its item, in a `USER#<uid>` partition) and `extra` ops only if
+    that user's profile exists.
 
     Raises `account_deleted` (Unauthorized) when the profile is gone, `ConditionFailed` when `cond` (on
     the item) or an extra op's condition fails; nothing is written in either case.
     """
+    item = _item(record)
     pk = str(item["pk"])
-    if not pk.startswith(USER_PREFIX):
+    if not pk.startswith(keys.USER):
         raise ValueError(f"not a user's record: {pk}")
     try:
-        store.transact([Check(pk, PROFILE_SK, MUST_EXIST), Put(item, cond=cond), *extra])
+        store.transact([Check(*keys.profile(keys.user_id_of(pk)), MUST_EXIST), Put(item, cond=cond), *extra])
     except TransactionConflict as exc:
         if exc.reasons and exc.reasons[0]:
             raise account_deleted() from exc
         raise ConditionFailed(f"condition failed for {pk}/{item['sk']}: {exc.reasons}") from exc
 
 
-def delete_with_blobs(store: KVStore, blobs: BlobStore, item: Item) -> None:
-    """Delete a record (it must still exist: a concurrent delete that won answers 404), then its blobs.
+def delete_with_blobs(store: KVStore, blobs: BlobStore, record: Item | StoredRecord) -> None:
+    """Delete a record (it must still exist: a concurrent delete that won answers 404), then the blobs
+    its item lists in `blob_keys`.
 
     The record goes first: from then on nothing points at the blobs, so a failure while removing them
     can leave an unreferenced file, never a record whose file is gone.
     """
+    item = _item(record)
     try:
         store.delete(item["pk"], item["sk"], cond=MUST_EXIST)
     except ConditionFailed as exc:
@@ -62,7 +81,7 @@ def partition_items(store: KVStore, *, user_id: str) -> list[Item]:
     items: list[Item] = []
     cursor: str | None = None
     while True:
-        page = store.query(user_pk(user_id), limit=100, cursor=cursor)
+        page = store.query(keys.user_pk(user_id), limit=100, cursor=cursor)
         items.extend(page.items)
         if page.cursor is None:
             return items
@@ -75,10 +94,10 @@ def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: 
     an unreferenced blob). Returns (items, blob keys) removed, or that would be with `dry_run`.
     Refuses (ValueError) a partition whose profile exists.
     """
-    if store.get(user_pk(user_id), PROFILE_SK) is not None:
+    if store.get(*keys.profile(user_id)) is not None:
         raise ValueError(f"user {user_id} still has a profile")
     items = partition_items(store, user_id=user_id)
-    keys: list[str] = []
+    removed: list[str] = []
     for item in items:
         if not dry_run:
             store.delete(item["pk"], item["sk"])
@@ -87,5 +106,5 @@ def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: 
         for key in item.get("blob_keys") or []:
             if not dry_run:
                 blobs.delete(key)
-            keys.append(key)
-    return len(items), keys
+            removed.append(key)
+    return len(items), removed

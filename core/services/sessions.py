@@ -1,10 +1,11 @@
 """Sessions and tokens: login issues a pair, refresh rotates it, logout revokes it, requests check it.
 
 Contract:
-- A session is one refresh-token family, stored as `USER#<uid>` / `SESSION#<sid>` with status
-  (active | revoked), the claims of the pair it issued last (`current_jti` = its refresh token's jti,
-  `refresh_iat`, `access_jti`, `access_iat`, `access_exp`; never the tokens), a ttl at that refresh
-  token's expiry and, once rotated, `previous_jti` and `rotated_ms` (the rotation's `clock` time).
+- A session is one refresh-token family, a `core.records.sessions.Session` stored as `USER#<uid>` /
+  `SESSION#<sid>` with status (active | revoked), the claims of the pair it issued last (`current_jti` =
+  its refresh token's jti, `refresh_iat`, `access_jti`, `access_iat`, `access_exp`; never the tokens),
+  a ttl at that refresh token's expiry and, once rotated, `previous_jti` and `rotated_ms` (the
+  rotation's `clock` time). `get_session` reads one; the functions below never hand out store items.
 - Access and refresh tokens carry the session id (`sid`); an access token is accepted only while its
   user's profile and its session exist and the session is active, so logout, theft detection and
   account deletion take effect at once (one point read per request).
@@ -30,11 +31,12 @@ from dataclasses import dataclass
 
 from core.config import Settings
 from core.errors import ConditionFailed, RateLimited, Unauthorized
+from core.records import keys
+from core.records.sessions import Session
 from core.security import TokenClaims, TokenType, decode_token, dummy_verify, encode_token, new_id
 from core.services import limits, users
 from core.services.clock import utcnow_iso
-from core.services.users import PROFILE_SK, user_pk
-from core.storage import Cond, Item, KVStore
+from core.storage import Cond, KVStore
 
 clock: Callable[[], float] = time.time
 
@@ -45,10 +47,6 @@ class IssuedTokens:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
-
-
-def _session_key(user_id: str, session_id: str) -> tuple[str, str]:
-    return user_pk(user_id), f"SESSION#{session_id}"
 
 
 def _token(
@@ -76,41 +74,38 @@ def _issue(settings: Settings, *, user_id: str, session_id: str) -> tuple[Issued
     return IssuedTokens(access, refresh, access_ttl, refresh_ttl), access_claims, refresh_claims
 
 
-def _pair_attrs(access: TokenClaims, refresh: TokenClaims) -> Item:
-    """What the session keeps to re-encode the pair it issued last (claims only, never tokens)."""
-    return {
-        "current_jti": refresh.jti,
-        "refresh_iat": refresh.iat,
-        "ttl": refresh.exp,
-        "access_jti": access.jti,
-        "access_iat": access.iat,
-        "access_exp": access.exp,
-    }
-
-
-def _reissue(settings: Settings, session: Item, *, user_id: str, session_id: str) -> IssuedTokens:
+def _reissue(settings: Settings, session: Session) -> IssuedTokens:
     """The session's last pair again, byte for byte, from its stored claims."""
     now = int(time.time())
-    ids = {"user_id": user_id, "session_id": session_id}
-    access_iat, access_exp = int(session["access_iat"]), int(session["access_exp"])
-    refresh_iat, refresh_exp = int(session["refresh_iat"]), int(session["ttl"])
+    ids = {"user_id": session.user_id, "session_id": session.id}
     access, _ = _token(
-        settings, "access", ttl=access_exp - access_iat, jti=str(session["access_jti"]), iat=access_iat, **ids
+        settings,
+        "access",
+        ttl=session.access_exp - session.access_iat,
+        jti=session.access_jti,
+        iat=session.access_iat,
+        **ids,
     )
     refresh, _ = _token(
-        settings, "refresh", ttl=refresh_exp - refresh_iat, jti=str(session["current_jti"]), iat=refresh_iat, **ids
+        settings,
+        "refresh",
+        ttl=session.ttl - session.refresh_iat,
+        jti=session.current_jti,
+        iat=session.refresh_iat,
+        **ids,
     )
-    return IssuedTokens(access, refresh, max(0, access_exp - now), max(0, refresh_exp - now))
+    return IssuedTokens(access, refresh, max(0, session.access_exp - now), max(0, session.ttl - now))
+
+
+def get_session(store: KVStore, *, user_id: str, session_id: str) -> Session | None:
+    item = store.get(*keys.session(user_id, session_id))
+    return None if item is None else Session.from_item(item)
 
 
 def start(store: KVStore, settings: Settings, *, user_id: str) -> IssuedTokens:
-    session_id = new_id()
-    tokens, access, refresh = _issue(settings, user_id=user_id, session_id=session_id)
-    pk, sk = _session_key(user_id, session_id)
-    store.put(
-        {"pk": pk, "sk": sk, "status": "active", "created_at": utcnow_iso(), **_pair_attrs(access, refresh)},
-        cond=Cond(exists=False),
-    )
+    tokens, access, refresh = _issue(settings, user_id=user_id, session_id=new_id())
+    session = Session.start(access=access, refresh=refresh, created_at=utcnow_iso())
+    store.put(session.to_item(), cond=Cond(exists=False))
     return tokens
 
 
@@ -120,7 +115,7 @@ def login(store: KVStore, settings: Settings, *, login: str, password: str) -> I
     A locked account or name answers 429 whether or not it exists, after the same hashing work as a check.
     """
     user = users.find_by_login(store, login=login)
-    subject = f"id:{user['id']}" if user is not None else f"name:{users.login_name(login)}"
+    subject = f"id:{user.id}" if user is not None else f"name:{users.login_name(login)}"
     locked_for = limits.login_attempt(
         store,
         subject=subject,
@@ -135,7 +130,7 @@ def login(store: KVStore, settings: Settings, *, login: str, password: str) -> I
     user = users.verify_login(store, user=user, password=password)
     if settings.login_lockout_failures > 0:
         limits.login_succeeded(store, subject=subject)
-    return start(store, settings, user_id=user["id"])
+    return start(store, settings, user_id=user.id)
 
 
 def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
@@ -148,47 +143,46 @@ def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     )
 
 
-def _revoke(store: KVStore, session: Item) -> None:
-    store.put({**session, "status": "revoked", "revoked_at": utcnow_iso()})
+def _revoke(store: KVStore, session: Session) -> None:
+    store.put(session.revoked(at=utcnow_iso()).to_item())
 
 
-def _reused(store: KVStore, settings: Settings, session: Item, claims: TokenClaims) -> IssuedTokens:
+def _reused(store: KVStore, settings: Settings, session: Session, claims: TokenClaims) -> IssuedTokens:
     """A refresh token that is not the session's current one: its previous one within the grace
     window gets the same pair again; anything else revokes the family."""
-    rotated_ms = session.get("rotated_ms")
     if (
-        session.get("previous_jti") == claims.jti
-        and rotated_ms is not None
-        and clock() * 1000 - int(rotated_ms) < settings.refresh_reuse_grace_seconds * 1000
+        session.previous_jti == claims.jti
+        and session.rotated_ms is not None
+        and clock() * 1000 - session.rotated_ms < settings.refresh_reuse_grace_seconds * 1000
     ):
-        return _reissue(settings, session, user_id=claims.sub, session_id=claims.sid)
+        return _reissue(settings, session)
     _revoke(store, session)
     raise Unauthorized("Refresh token was already used; the session is revoked", code="refresh_reused")
 
 
+def _ended() -> Unauthorized:
+    return Unauthorized("Session has ended; log in again", code="session_revoked")
+
+
 def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedTokens:
     claims = _decode(settings, refresh_token, "refresh")
-    pk, sk = _session_key(claims.sub, claims.sid)
-    session = store.get(pk, sk)
-    if session is None or session.get("status") != "active":
-        raise Unauthorized("Session has ended; log in again", code="session_revoked")
-    if store.get(pk, PROFILE_SK) is None:
+    session = get_session(store, user_id=claims.sub, session_id=claims.sid)
+    if session is None or not session.active:
+        raise _ended()
+    if store.get(*keys.profile(claims.sub)) is None:
         raise Unauthorized("Account no longer exists", code="invalid_token")
-    if session.get("current_jti") != claims.jti:
+    if session.current_jti != claims.jti:
         return _reused(store, settings, session, claims)
     tokens, access, refresh = _issue(settings, user_id=claims.sub, session_id=claims.sid)
-    rotated = {"previous_jti": claims.jti, "rotated_ms": int(clock() * 1000), "rotated_at": utcnow_iso()}
+    rotated = session.rotated(access=access, refresh=refresh, rotated_ms=int(clock() * 1000), rotated_at=utcnow_iso())
     try:
-        store.put(
-            {**session, **_pair_attrs(access, refresh), **rotated},
-            cond=Cond(equals={"current_jti": claims.jti, "status": "active"}),
-        )
+        store.put(rotated.to_item(), cond=Cond(equals={"current_jti": claims.jti, "status": "active"}))
     except ConditionFailed as exc:
         # Another request changed the session first: it rotated this token (then this is a reuse within
         # the grace window: the same pair), or it revoked the session.
-        latest = store.get(pk, sk)
-        if latest is None or latest.get("status") != "active":
-            raise Unauthorized("Session has ended; log in again", code="session_revoked") from exc
+        latest = get_session(store, user_id=claims.sub, session_id=claims.sid)
+        if latest is None or not latest.active:
+            raise _ended() from exc
         return _reused(store, settings, latest, claims)
     return tokens
 
@@ -196,19 +190,17 @@ def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedT
 def end(store: KVStore, settings: Settings, *, refresh_token: str) -> None:
     """Logout: revoke the token's whole family (idempotent for an already revoked session)."""
     claims = _decode(settings, refresh_token, "refresh")
-    pk, sk = _session_key(claims.sub, claims.sid)
-    session = store.get(pk, sk)
+    session = get_session(store, user_id=claims.sub, session_id=claims.sid)
     if session is None:
-        raise Unauthorized("Session has ended; log in again", code="session_revoked")
-    if session.get("status") == "active":
+        raise _ended()
+    if session.active:
         _revoke(store, session)
 
 
 def authenticate_access(store: KVStore, settings: Settings, *, token: str) -> TokenClaims:
     """Claims of a valid access token whose session is active and whose user still exists."""
     claims = _decode(settings, token, "access")
-    pk, sk = _session_key(claims.sub, claims.sid)
-    session = store.get(pk, sk)
-    if session is None or session.get("status") != "active":
-        raise Unauthorized("Session has ended; log in again", code="session_revoked")
+    session = get_session(store, user_id=claims.sub, session_id=claims.sid)
+    if session is None or not session.active:
+        raise _ended()
     return claims

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
-from core.services.users import user_pk
+from core.records import keys
 from tests.conftest import Users
 
 
@@ -71,13 +71,13 @@ def test_syntheses_running_while_the_account_is_deleted_store_nothing(
     assert [a.status_code for a in answers] == [401, 401]
     assert {a.json()["error"]["code"] for a in answers} == {"account_deleted"}
     store = runtime.store()
-    assert store.query(user_pk(alice["id"]), sk_prefix="AUDIO#").items == []
+    assert store.query(keys.user_pk(alice["id"]), sk_prefix=keys.AUDIO).items == []
     assert not list((tmp_path / "data" / "blobs").rglob("*"))  # no audio, not even a .tmp
 
     from core.maintenance import sweep
 
     sweep(store, runtime.blobs(), grace_s=3600)  # what the refunds left (usage counters) goes too
-    assert store.query(user_pk(alice["id"])).items == []
+    assert store.query(keys.user_pk(alice["id"])).items == []
 
 
 def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
@@ -98,7 +98,7 @@ def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
     worker.join(60)
     assert not worker.is_alive()
     # The audio was streamed (200 was already sent); the library keeps nothing of it.
-    assert runtime.store().query(user_pk(alice["id"]), sk_prefix="AUDIO#").items == []
+    assert runtime.store().query(keys.user_pk(alice["id"]), sk_prefix=keys.AUDIO).items == []
     assert not [p for p in (tmp_path / "data" / "blobs").rglob("*") if p.is_file()]
 
 
@@ -113,7 +113,7 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
 
     store, blobs = runtime.store(), runtime.blobs()
     user = users.register(store, username="bob", email="bob@example.com", password="correct horse", full_name=None)
-    users.delete_user(store, user_id=user["id"])  # gone between the request's auth and its write
+    users.delete_user(store, user_id=user.id)  # gone between the request's auth and its write
     t = np.arange(24000 * 4) / 24000
     clip = Audio((0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 3 * t))).astype(np.float32), 24000)
     with pytest.raises(Unauthorized) as voice_error:
@@ -121,7 +121,7 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
             store,
             blobs,
             runtime.engine(),
-            user_id=user["id"],
+            user_id=user.id,
             name="v",
             description=None,
             data=codecs.encode(clip, "wav"),
@@ -129,8 +129,8 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
             decode_slots=get_settings().max_parallel_decodes,
         )
     with pytest.raises(Unauthorized) as key_error:
-        api_keys.create(store, user_id=user["id"], name="k")
+        api_keys.create(store, user_id=user.id, name="k")
     assert voice_error.value.code == key_error.value.code == "account_deleted"
-    assert store.query(user_pk(user["id"])).items == []
-    assert store.scan(pk_prefix="APIKEY#").items == []
+    assert store.query(keys.user_pk(user.id)).items == []
+    assert store.scan(pk_prefix=keys.APIKEY).items == []
     assert not list((tmp_path / "data" / "blobs").rglob("*.*"))

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.records import keys
 from tests.conftest import Users
 
 
@@ -31,7 +32,7 @@ def test_key_is_shown_once_stored_hashed_and_works(client: TestClient, users: Us
     listed = client.get("/api-keys", headers=alice["headers"]).json()
     assert [k["id"] for k in listed] == [created["id"]]
     assert "key" not in listed[0]
-    lookup = runtime.store().get(f"APIKEY#{created['id']}", "APIKEY")
+    lookup = runtime.store().get(*keys.api_key_lookup(created["id"]))
     assert lookup is not None
     secret = key.split("_", 2)[2]
     assert lookup["hash"] == hashlib.sha256(secret.encode()).hexdigest()
@@ -95,4 +96,4 @@ def test_deleting_the_account_kills_its_keys(client: TestClient, users: Users) -
     key = make_key(client, alice)
     assert client.delete("/profile", headers=alice["headers"]).status_code == 204
     assert client.get("/profile", headers=bearer(key["key"])).status_code == 401
-    assert runtime.store().get(f"APIKEY#{key['id']}", "APIKEY") is None  # no orphan lookup left
+    assert runtime.store().get(*keys.api_key_lookup(key["id"])) is None  # no orphan lookup left

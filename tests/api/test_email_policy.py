@@ -9,6 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime, security
+from core.records import keys
+from core.records.users import Claim, User
 from core.services.clock import sortable_id
 
 PASSWORD = "long enough password"
@@ -83,36 +85,34 @@ def test_invalid_addresses_keep_the_validation_error_shape(client: TestClient) -
 def _old_account(username: str, email: str) -> str:
     """An account as the previous code stored it: `EMAIL#<normalised address, lower-cased>`."""
     store, user_id = runtime.store(), sortable_id()
-    store.put(
-        {
-            "pk": f"USER#{user_id}",
-            "sk": "PROFILE",
-            "id": user_id,
-            "username": username,
-            "email": email,
-            "full_name": None,
-            "password_hash": security.hash_password(PASSWORD),
-            "created_at": "2026-01-01T00:00:00.000Z",
-        }
+    user = User(
+        id=user_id,
+        username=username,
+        email=email,
+        full_name=None,
+        password_hash=security.hash_password(PASSWORD),
+        created_at="2026-01-01T00:00:00.000Z",
     )
-    store.put({"pk": f"USERNAME#{username.lower()}", "sk": "USERNAME", "user_id": user_id})
-    store.put({"pk": f"EMAIL#{email.lower()}", "sk": "EMAIL", "user_id": user_id})
+    store.put(user.to_item())
+    store.put(Claim.username(username, user_id=user_id).to_item())
+    store.put(Claim.email(email.lower(), user_id=user_id).to_item())
     return user_id
+
+
+def claim_owner(mailbox: str) -> str | None:
+    """The user id the email claim under `mailbox` points at (None: no claim)."""
+    item = runtime.store().get(*keys.email_claim(mailbox))
+    return None if item is None else Claim.from_item(item).user_id
 
 
 def test_old_claims_are_honoured_and_moved_to_the_mailbox_key_on_login(client: TestClient) -> None:
     user_id = _old_account("olduser", "Old+tag@bücher.de")
-    store = runtime.store()
     # Before its first login, the exact old address cannot be registered again.
     taken = register(client, "newcomer", "old+tag@xn--bcher-kva.de")
     assert taken.status_code == 409
     assert login(client, "OLD+TAG@xn--bcher-kva.de") == 200  # punycode: the old login missed this
-    assert store.get("EMAIL#old+tag@bücher.de", "EMAIL") is None
-    assert store.get("EMAIL#old@xn--bcher-kva.de", "EMAIL") == {
-        "pk": "EMAIL#old@xn--bcher-kva.de",
-        "sk": "EMAIL",
-        "user_id": user_id,
-    }
+    assert claim_owner("old+tag@bücher.de") is None
+    assert claim_owner("old@xn--bcher-kva.de") == user_id
     assert login(client, "old@bücher.de") == 200
     assert register(client, "newcomer", "old+other@bücher.de").status_code == 409
 
@@ -123,11 +123,10 @@ def test_old_duplicates_of_one_mailbox_keep_working_and_delete_only_their_own_cl
     assert login(client, "bob+a@example.com") == 200  # moves its claim to EMAIL#bob@example.com
     tokens = client.post("/auth/login", json={"username": "bob+b@example.com", "password": PASSWORD})
     assert tokens.status_code == 200  # its old claim stays: the mailbox key is taken
-    store = runtime.store()
-    assert store.get("EMAIL#bob@example.com", "EMAIL")["user_id"] == first  # type: ignore[index]
-    assert store.get("EMAIL#bob+b@example.com", "EMAIL")["user_id"] == second  # type: ignore[index]
+    assert claim_owner("bob@example.com") == first
+    assert claim_owner("bob+b@example.com") == second
     headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
     assert client.delete("/profile", headers=headers).status_code == 204
-    assert store.get("EMAIL#bob+b@example.com", "EMAIL") is None
-    assert store.get("EMAIL#bob@example.com", "EMAIL")["user_id"] == first  # type: ignore[index]
+    assert claim_owner("bob+b@example.com") is None
+    assert claim_owner("bob@example.com") == first
     assert login(client, "bob@example.com") == 200

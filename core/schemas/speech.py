@@ -4,7 +4,8 @@ Contract: the limits here (speed/pitch 0.5..2.0, engine option ranges, formats, 
 API's documented validation rules; violations answer 422. Text length is checked by the service
 against MAX_TEXT_CHARS (configurable) after whitespace normalisation.
 Response models present the typed records one way each: `VoiceOut.of(voice, caps)` (a built-in or a
-cloned `Voice`), `VoiceList.of(voices, caps)`, `AudioOut.of(record)`, `AudioPage.of(records, cursor)`; `audio_url(audio_id)` is where an audio's file is served.
+cloned `Voice`), `VoiceList.of(voices, caps)`, `AudioOut.of(record)`, `AudioPage.of(records, cursor)`;
+`audio_url(audio_id)` is where an audio's file is served.
 """
 
 from __future__ import annotations

@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
+from core.records.audio import AudioRecord
 from core.services import quota as quotas
 from core.services.synthesis import Request, _Job, _job, _save
-from core.records.audio import AudioRecord
 from core.storage import BlobStore, KVStore
 from core.tts.base import Audio, Engine
 from core.tts.text import split_sentences

@@ -5,14 +5,15 @@ Contract:
   reference clip (normalised mono 24 kHz FLAC) and conditionals prepared per voice format.
 - `list_voices`: the active engine's built-ins (`BuiltinVoice`), then the user's `Voice` records,
   oldest first; handlers present them (core.schemas.speech.VoiceOut).
-- `create` -> the new `Voice`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be silent. It is decoded
-  within `max_decoded_samples` (channels x frames, checked from the header: 413 beyond) straight to mono
-  24 kHz block by block, and decoded and analysed inside one of `decode_slots` process-wide slots, so
-  memory is bounded by the mono clip, not by the source's channels x rate. Conditionals
-  are computed once here when the active engine can clone. Blobs are written before the record and
-  removed again if the record cannot be written: no orphans, no record without its blobs. The record
-  (and conditionals prepared later) is stored only while the account exists (`owned.put_owned`):
-  a voice whose account was deleted meanwhile answers 401 `account_deleted` and leaves nothing.
+- `create` -> the new `Voice`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be
+  silent. It is decoded within `max_decoded_samples` (channels x frames, checked from the header: 413
+  beyond) straight to mono 24 kHz block by block, and decoded and analysed inside one of
+  `decode_slots` process-wide slots, so memory is bounded by the mono clip, not by the source's
+  channels x rate. Conditionals are computed once here when the active engine can clone. Blobs are
+  written before the record and removed again if the record cannot be written: no orphans, no record
+  without its blobs. The record (and conditionals prepared later) is stored only while the account
+  exists (`owned.put_owned`): a voice whose account was deleted meanwhile answers 401
+  `account_deleted` and leaves nothing.
 - `get_custom` -> the user's `Voice` (404 voice_not_found otherwise).
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
   raises `CloningUnsupported` (never a silent swap to another voice); another user's voice id is

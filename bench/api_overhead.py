@@ -50,10 +50,9 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
     from pydantic import SecretStr
 
     from core.config import Settings
-    from core.schemas.speech import VoiceList, VoiceOut
+    from core.schemas.speech import AudioOut, VoiceList
     from core.security import decode_token
     from core.services import library, sessions, voices
-    from core.services.presenters import audio_out
     from core.storage.sqlite import SqliteStore
     from core.tts.piper import PiperEngine
 
@@ -67,11 +66,10 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
         decode_token(token, expected_type="access", key=key, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
     def list_voices() -> None:
-        items = voices.list_voices(store, engine, user_id=claims.sub)
-        VoiceList(engine="piper", can_clone=False, voices=[VoiceOut.model_validate(v) for v in items]).model_dump_json()
+        VoiceList.of(voices.list_voices(store, engine, user_id=claims.sub), engine.capabilities).model_dump_json()
 
     def info() -> None:
-        audio_out(library.get(store, user_id=claims.sub, audio_id=audio_id)).model_dump_json()
+        AudioOut.of(library.get(store, user_id=claims.sub, audio_id=audio_id)).model_dump_json()
 
     steps: list[tuple[str, Callable[[], object]]] = [
         ("decode + verify the JWT (all the baseline does)", decode),
@@ -81,7 +79,7 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
         ),
         ("settings.signing_key()", settings.signing_key),
         ("GET /voices body: list_voices + response model", list_voices),
-        ("GET /audio/{id}/info body: library.get + audio_out", info),
+        ("GET /audio/{id}/info body: library.get + AudioOut.of", info),
         ("one sqlite point read (store.get)", lambda: store.get(f"USER#{claims.sub}", "PROFILE")),
     ]
     return [[label, per_call_us(fn, seconds=0.4)] for label, fn in steps]

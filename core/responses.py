@@ -21,6 +21,8 @@ import anyio.lowlevel
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from core.schemas.speech import audio_url
+
 
 class StreamInfo(Protocol):
     audio_id: str
@@ -32,7 +34,7 @@ def stream_headers(audio: StreamInfo) -> dict[str, str]:
     """Headers of a streamed synthesis: the library record it becomes, the rate, ignored options."""
     return {
         "X-Audio-Id": audio.audio_id,
-        "X-Audio-Url": f"/audio/{audio.audio_id}",
+        "X-Audio-Url": audio_url(audio.audio_id),
         "X-Sample-Rate": str(audio.sample_rate),
         "X-Options-Ignored": ",".join(audio.options_ignored),
         "Cache-Control": "no-store",

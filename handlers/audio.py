@@ -15,7 +15,6 @@ from mangum import Mangum
 from core.api import BlobsDep, CurrentUser, SettingsDep, StoreDep, create_app
 from core.schemas.speech import AudioFormatName, AudioOut, AudioPage
 from core.services import library
-from core.services.presenters import audio_out
 
 router = APIRouter(prefix="/audio", tags=["audio"])
 AudioId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -30,7 +29,7 @@ def list_audio(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> AudioPage:
     page = library.history(store, user_id=principal.user_id, limit=limit, cursor=cursor)
-    return AudioPage(items=[audio_out(i) for i in page.items], next_cursor=page.cursor)
+    return AudioPage.of(page.items, page.cursor)
 
 
 @router.get(
@@ -67,7 +66,7 @@ def download_audio(
 
 @router.get("/{audio_id}/info", response_model=AudioOut)
 def audio_info(audio_id: AudioId, principal: CurrentUser, store: StoreDep) -> AudioOut:
-    return audio_out(library.get(store, user_id=principal.user_id, audio_id=audio_id))
+    return AudioOut.of(library.get(store, user_id=principal.user_id, audio_id=audio_id))
 
 
 @router.delete("/{audio_id}", status_code=status.HTTP_204_NO_CONTENT)

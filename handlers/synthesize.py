@@ -28,7 +28,6 @@ from core.errors import ValidationFailed
 from core.responses import AudioStreamResponse, stream_headers
 from core.schemas.speech import AudioOut, SynthesizeRequest
 from core.services import streams, synthesis
-from core.services.presenters import audio_out
 from core.services.quota import Limits
 
 router = APIRouter(tags=["synthesis"])
@@ -82,7 +81,7 @@ def synthesize(
         return AudioStreamResponse(
             iter(audio), close=audio.close, media_type=audio.content_type, headers=stream_headers(audio)
         )
-    return audio_out(synthesis.synthesize(store, blobs, engine, **common))
+    return AudioOut.of(synthesis.synthesize(store, blobs, engine, **common))
 
 
 app = create_app(router)

@@ -25,9 +25,7 @@ router = APIRouter(tags=["voices"])
 
 @router.get("/voices", response_model=VoiceList)
 def list_voices(principal: CurrentUser, store: StoreDep, engine: EngineDep) -> VoiceList:
-    items = voices.list_voices(store, engine, user_id=principal.user_id)
-    caps = engine.capabilities
-    return VoiceList(engine=caps.name, can_clone=caps.can_clone, voices=[VoiceOut.model_validate(v) for v in items])
+    return VoiceList.of(voices.list_voices(store, engine, user_id=principal.user_id), engine.capabilities)
 
 
 @router.post(
@@ -63,7 +61,7 @@ def create_voice(
         max_decoded_samples=settings.max_upload_decoded_samples,
         decode_slots=settings.max_parallel_decodes,
     )
-    return VoiceOut.model_validate(voice)
+    return VoiceOut.of_custom(voice, engine.capabilities)
 
 
 @router.delete("/voices/{voice_id}", status_code=status.HTTP_204_NO_CONTENT)

@@ -3,14 +3,22 @@
 Contract: the limits here (speed/pitch 0.5..2.0, engine option ranges, formats, name lengths) are the
 API's documented validation rules; violations answer 422. Text length is checked by the service
 against MAX_TEXT_CHARS (configurable) after whitespace normalisation.
+Response models present the typed records one way each: `VoiceOut.of(voice, caps)` (a built-in or a
+cloned `Voice`), `VoiceList.of(voices, caps)`, `AudioOut.of(record)`, `AudioPage.of(records, cursor)`;
+`audio_url(audio_id)` is where an audio's file is served.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from core.records.audio import AudioRecord
+from core.records.voices import Voice
+from core.tts.base import BuiltinVoice, Capabilities
 
 AudioFormatName = Literal["wav", "mp3", "ogg", "flac"]
 VoiceId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -27,11 +35,46 @@ class VoiceOut(BaseModel):
     duration: float | None = Field(default=None, description="reference clip length in seconds (custom voices)")
     available: bool = Field(description="whether the active engine can speak with this voice")
 
+    @classmethod
+    def of_builtin(cls, voice: BuiltinVoice, caps: Capabilities) -> VoiceOut:
+        return cls(
+            id=voice.id,
+            name=voice.name,
+            kind="builtin",
+            engine=caps.name,
+            language=voice.language,
+            description=voice.description or None,
+            available=True,
+        )
+
+    @classmethod
+    def of_custom(cls, voice: Voice, caps: Capabilities) -> VoiceOut:
+        return cls(
+            id=voice.id,
+            name=voice.name,
+            kind="custom",
+            # Cloned voices are spoken by a cloning engine: the active one when it can, else chatterbox.
+            engine=caps.name if caps.can_clone else "chatterbox",
+            created_at=voice.created_at,
+            description=voice.description,
+            duration=voice.duration,
+            available=caps.can_clone,
+        )
+
+    @classmethod
+    def of(cls, voice: BuiltinVoice | Voice, caps: Capabilities) -> VoiceOut:
+        """A voice as `core.services.voices.list_voices` returns it, seen by the active engine."""
+        return cls.of_custom(voice, caps) if isinstance(voice, Voice) else cls.of_builtin(voice, caps)
+
 
 class VoiceList(BaseModel):
     engine: str
     can_clone: bool
     voices: list[VoiceOut]
+
+    @classmethod
+    def of(cls, voices: Sequence[BuiltinVoice | Voice], caps: Capabilities) -> VoiceList:
+        return cls(engine=caps.name, can_clone=caps.can_clone, voices=[VoiceOut.of(v, caps) for v in voices])
 
 
 class SynthesizeRequest(BaseModel):
@@ -66,7 +109,35 @@ class AudioOut(BaseModel):
     )
     url: str = Field(description="where to download the audio")
 
+    @classmethod
+    def of(cls, record: AudioRecord) -> AudioOut:
+        return cls(
+            audio_id=record.audio_id,
+            duration=record.duration,
+            sample_rate=record.sample_rate,
+            format=record.format,
+            characters=record.characters,
+            engine=record.engine,
+            voice_id=record.voice_id,
+            created_at=record.created_at,
+            size_bytes=record.size_bytes,
+            text=record.text,
+            speed=record.speed,
+            pitch=record.pitch,
+            options_ignored=list(record.options_ignored),
+            url=audio_url(record.audio_id),
+        )
+
+
+def audio_url(audio_id: str) -> str:
+    """Where the API serves an audio's file (GET /audio/{audio_id})."""
+    return f"/audio/{audio_id}"
+
 
 class AudioPage(BaseModel):
     items: list[AudioOut]
     next_cursor: str | None
+
+    @classmethod
+    def of(cls, records: Sequence[AudioRecord], cursor: str | None) -> AudioPage:
+        return cls(items=[AudioOut.of(r) for r in records], next_cursor=cursor)

@@ -1,14 +1,15 @@
 """The audio library: each user's generated audio, newest first; download, convert, inspect, delete.
 
 Contract:
-- Records are `USER#<uid>` / `AUDIO#<aid>` (written by core.services.synthesis); audio ids are
-  time-sortable, so a descending query lists newest first, paged by an opaque cursor.
+- Each audio is a `core.records.audio.AudioRecord` (its item, keys and blobs are defined there;
+  written by core.services.synthesis). `get` returns one; `history` returns a `History` page of them:
+  audio ids are time-sortable, so a descending query lists newest first, paged by an opaque cursor.
 - Another user's audio id, or a malformed one, is indistinguishable from a missing one (404).
 - `download` returns the stored bytes for the stored format (or a name for the same stream: ogg and
   opus). Another format is converted once and cached: the first download counts against the user's
   `conversions_per_hour` (429 beyond), transcodes block by block inside one of `decode_slots`
-  process-wide slots, stores the converted blob next to the original (`audio/<uid>/<aid>.<ext>`) and references it
-  from the record's `conversions` ({format: key}) and `blob_keys`, by a write conditioned on the
+  process-wide slots, stores the converted blob next to the original (`AudioRecord.conversion_blob`)
+  and references it from the record's `conversions` ({format: key}) and `blob_keys`, by a write conditioned on the
   record's `blob_keys` being as read; later downloads serve that blob with no encoding and no charge.
   A conversion whose record vanished meanwhile removes its blob again (404).
 - `delete` removes the record first, conditioned on its `blob_keys` being as read (a conversion that
@@ -21,9 +22,10 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ConditionFailed, Conflict, NotFound
+from core.records import keys
+from core.records.audio import AudioRecord
 from core.services.clock import ID_PATTERN
-from core.services.users import user_pk
-from core.storage import BlobNotFound, BlobStore, Cond, Item, KVStore, Page
+from core.storage import BlobNotFound, BlobStore, Cond, KVStore
 
 _ID = re.compile(ID_PATTERN)
 MAX_PAGE = 100
@@ -40,17 +42,31 @@ class Download:
     filename: str
 
 
-def get(store: KVStore, *, user_id: str, audio_id: str) -> Item:
-    item = store.get(user_pk(user_id), f"AUDIO#{audio_id}") if _ID.match(audio_id) else None
-    if item is None:
+@dataclass(frozen=True)
+class History:
+    """One page of a user's library, newest first; `cursor` reads the next page (None: the last)."""
+
+    items: list[AudioRecord]
+    cursor: str | None
+
+
+def _read(store: KVStore, user_id: str, audio_id: str) -> AudioRecord | None:
+    item = store.get(*keys.audio(user_id, audio_id)) if _ID.match(audio_id) else None
+    return None if item is None else AudioRecord.from_item(item)
+
+
+def get(store: KVStore, *, user_id: str, audio_id: str) -> AudioRecord:
+    record = _read(store, user_id, audio_id)
+    if record is None:
         raise NotFound(f"Audio '{audio_id}' not found", code="audio_not_found")
-    return item
+    return record
 
 
-def history(store: KVStore, *, user_id: str, limit: int = 20, cursor: str | None = None) -> Page:
-    return store.query(
-        user_pk(user_id), sk_prefix="AUDIO#", limit=max(1, min(limit, MAX_PAGE)), cursor=cursor, descending=True
+def history(store: KVStore, *, user_id: str, limit: int = 20, cursor: str | None = None) -> History:
+    page = store.query(
+        keys.user_pk(user_id), sk_prefix=keys.AUDIO, limit=max(1, min(limit, MAX_PAGE)), cursor=cursor, descending=True
     )
+    return History(items=[AudioRecord.from_item(item) for item in page.items], cursor=page.cursor)
 
 
 def _blob(blobs: BlobStore, key: str, audio_id: str) -> bytes:
@@ -72,17 +88,16 @@ def download(
 ) -> Download:
     from core.tts import codecs
 
-    item = get(store, user_id=user_id, audio_id=audio_id)
-    target = codecs.get_format(fmt or item["format"]).name
-    if codecs.same_stream(target, item["format"]):
-        data = _blob(blobs, item["blob_key"], audio_id)
+    record = get(store, user_id=user_id, audio_id=audio_id)
+    target = codecs.get_format(fmt or record.format).name
+    if codecs.same_stream(target, record.format):
+        data = _blob(blobs, record.blob_key, audio_id)
     else:
-        data = _cached(blobs, item, target) or _convert(
+        data = _cached(blobs, record, target) or _convert(
             store,
             blobs,
-            item,
+            record,
             target,
-            user_id=user_id,
             conversions_per_hour=conversions_per_hour,
             decode_slots=decode_slots,
         )
@@ -94,8 +109,8 @@ def download(
     )
 
 
-def _cached(blobs: BlobStore, item: Item, target: str) -> bytes | None:
-    key = (item.get("conversions") or {}).get(target)
+def _cached(blobs: BlobStore, record: AudioRecord, target: str) -> bytes | None:
+    key = record.conversions.get(target)
     if not key:
         return None
     try:
@@ -107,56 +122,55 @@ def _cached(blobs: BlobStore, item: Item, target: str) -> bytes | None:
 def _convert(
     store: KVStore,
     blobs: BlobStore,
-    item: Item,
+    record: AudioRecord,
     target: str,
     *,
-    user_id: str,
     conversions_per_hour: int,
     decode_slots: int,
 ) -> bytes:
     from core.services import limits
-    from core.services.synthesis import audio_key
     from core.tts import codecs
 
-    audio_id = item["audio_id"]
     limits.hit(
         store,
         bucket=CONVERSIONS_BUCKET,
-        key=user_id,
+        key=record.user_id,
         limit=conversions_per_hour,
         window_s=CONVERSION_WINDOW_S,
         message=f"Too many format conversions ({conversions_per_hour} per hour); download the stored "
-        f"format ({item['format']}) or try again later",
+        f"format ({record.format}) or try again later",
     )
-    source = _blob(blobs, item["blob_key"], audio_id)
+    source = _blob(blobs, record.blob_key, record.audio_id)
     with codecs.decode_slot(limit=decode_slots):
-        if item["format"] == "pcm":
-            data = codecs.encode(codecs.decode_pcm(source, int(item["sample_rate"])), target)
+        if record.format == "pcm":
+            data = codecs.encode(codecs.decode_pcm(source, record.sample_rate), target)
         else:
-            data = codecs.transcode(source, target, max_duration_s=float(item["duration"]) + 60.0)
-    key = audio_key(user_id, audio_id, target)
+            data = codecs.transcode(source, target, max_duration_s=record.duration + 60.0)
+    key = record.conversion_blob(codecs.extension(target))
     blobs.put(key, data, content_type=codecs.content_type(target))
-    _reference(store, blobs, item, target, key)
+    _reference(store, blobs, record, target, key)
     return data
 
 
-def _reference(store: KVStore, blobs: BlobStore, item: Item, target: str, key: str) -> None:
+def _unchanged(record: AudioRecord) -> Cond:
+    """The record still exists and owns exactly the blobs it owned when read."""
+    return Cond(exists=True, equals={"blob_keys": list(record.blob_keys)})
+
+
+def _reference(store: KVStore, blobs: BlobStore, record: AudioRecord, target: str, key: str) -> None:
     """Add `key` to the record as read; a record changed meanwhile is read again, a vanished one answers 404."""
-    current: Item | None = item
+    current: AudioRecord | None = record
     try:
         for _ in range(_WRITE_TRIES):
             if current is None:
-                raise NotFound(f"Audio '{item['audio_id']}' not found", code="audio_not_found")
-            conversions = dict(current.get("conversions") or {})
-            if conversions.get(target) == key:
+                raise NotFound(f"Audio '{record.audio_id}' not found", code="audio_not_found")
+            if current.conversions.get(target) == key:
                 return  # a parallel download of the same format referenced it already
-            keys = current.get("blob_keys")
-            updated = {**current, "conversions": {**conversions, target: key}, "blob_keys": [*(keys or []), key]}
             try:
-                store.put(updated, cond=Cond(exists=True, equals={"blob_keys": keys}))
+                store.put(current.with_conversion(target, key).to_item(), cond=_unchanged(current))
                 return
             except ConditionFailed:
-                current = store.get(item["pk"], item["sk"])
+                current = _read(store, record.user_id, record.audio_id)
     except BaseException:
         blobs.delete(key)
         raise
@@ -164,14 +178,14 @@ def _reference(store: KVStore, blobs: BlobStore, item: Item, target: str, key: s
 
 
 def delete(store: KVStore, blobs: BlobStore, *, user_id: str, audio_id: str) -> None:
-    item = get(store, user_id=user_id, audio_id=audio_id)
+    record = get(store, user_id=user_id, audio_id=audio_id)
     for _ in range(_WRITE_TRIES):
         try:
-            store.delete(item["pk"], item["sk"], cond=Cond(exists=True, equals={"blob_keys": item.get("blob_keys")}))
+            store.delete(*record.key, cond=_unchanged(record))
         except ConditionFailed:
-            item = get(store, user_id=user_id, audio_id=audio_id)  # 404 when another delete won
+            record = get(store, user_id=user_id, audio_id=audio_id)  # 404 when another delete won
             continue
-        for key in item.get("blob_keys") or []:
+        for key in record.blob_keys:
             blobs.delete(key)
         return
     raise Conflict(f"Audio '{audio_id}' changed while being deleted; try again", code="audio_busy")

@@ -28,9 +28,10 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
+from core.records.audio import AudioRecord
 from core.services import quota as quotas
 from core.services.synthesis import Request, _Job, _job, _save
-from core.storage import BlobStore, Item, KVStore
+from core.storage import BlobStore, KVStore
 from core.tts.base import Audio, Engine
 from core.tts.text import split_sentences
 
@@ -67,7 +68,7 @@ class AudioStream:
         self.format = fmt
         self.content_type = codecs.content_type(fmt)
         self.sample_rate = stream_rate(fmt, rate or engine.capabilities.sample_rate)  # exact once primed
-        self.item: Item | None = None  # the stored record, once the engine is done
+        self.item: AudioRecord | None = None  # the stored record, once the engine is done
         self.meter = job.meter
         self._target_rate = rate
         self._encoder: StreamEncoder | None = None

@@ -9,8 +9,8 @@ Contract:
 - Engine options the active engine does not honour are reported back in `options_ignored`, never
   silently dropped; so are options the caller's API accepts but does not use (`Request.ignored`, e.g.
   OpenAI's `instructions`). Speed and pitch (0.5..2.0) are honoured by every engine.
-- The audio blob (`audio/<uid>/<aid>.<ext>`) is written first, then the record `USER#<uid>` /
-  `AUDIO#<aid>` with a must-not-exist condition, only while the account exists (`owned.put_owned`: an
+- The audio blob (`AudioRecord.blob_key`) is written first, then the `core.records.audio.AudioRecord`
+  (returned) with a must-not-exist condition, only while the account exists (`owned.put_owned`: an
   account deleted during the work answers 401 `account_deleted`); if the record cannot be written the
   blob is removed.
   An engine failure writes nothing. Either both exist or neither does. A record made through an API
@@ -30,12 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import ValidationFailed
+from core.records.audio import AudioRecord
 from core.services import quota as quotas
 from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import put_owned
-from core.services.users import user_pk
-from core.storage import MUST_NOT_EXIST, BlobStore, Item, KVStore
+from core.storage import MUST_NOT_EXIST, BlobStore, KVStore
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.budget import check_audio_length
 from core.tts.text import check_text, normalize
@@ -52,12 +52,6 @@ class Request:
     format: str = "wav"  # the stored (library) format
     engine_options: dict[str, Any] | None = None
     ignored: Sequence[str] = ()  # options the calling API accepted but does not use
-
-
-def audio_key(user_id: str, audio_id: str, fmt: str) -> str:
-    from core.tts import codecs
-
-    return f"audio/{user_id}/{audio_id}.{codecs.extension(fmt)}"
 
 
 def prepare(
@@ -107,41 +101,40 @@ class _Job:
     meter: quotas.Meter  # charges the quota hold and the API key what gets delivered
 
 
-def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> Item:
+def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> AudioRecord:
     from core.tts import codecs
 
     fmt = job.request.format
     data = codecs.encode(audio, fmt)
-    key = audio_key(job.user_id, job.audio_id, fmt)
-    item: Item = {
-        "pk": user_pk(job.user_id),
-        "sk": f"AUDIO#{job.audio_id}",
-        "audio_id": job.audio_id,
-        "text": job.text,
-        "characters": len(job.text),
-        "voice_id": job.request.voice_id or job.voice.builtin_id,
-        "engine": engine.capabilities.name,
-        "format": fmt,
-        "sample_rate": codecs.output_rate(audio.sample_rate, fmt),
-        "duration": round(audio.duration, 3),
-        "size_bytes": len(data),
-        "speed": job.request.speed,
-        "pitch": job.request.pitch,
-        "options_ignored": job.ignored,
-        "created_at": utcnow_iso(),
-        "blob_key": key,
-        "blob_keys": [key],
-    }
-    if job.api_key_id is not None:
-        item["api_key_id"] = job.api_key_id
-    blobs.put(key, data, content_type=codecs.content_type(fmt))
+    voice_id = job.request.voice_id or job.voice.builtin_id
+    if voice_id is None:  # resolve() names a built-in whenever no voice id was asked for
+        raise RuntimeError("a synthesis job without a voice id")
+    record = AudioRecord.new(
+        user_id=job.user_id,
+        audio_id=job.audio_id,
+        text=job.text,
+        voice_id=voice_id,
+        engine=engine.capabilities.name,
+        format=fmt,
+        extension=codecs.extension(fmt),
+        sample_rate=codecs.output_rate(audio.sample_rate, fmt),
+        duration=audio.duration,
+        size_bytes=len(data),
+        speed=job.request.speed,
+        pitch=job.request.pitch,
+        options_ignored=job.ignored,
+        created_at=utcnow_iso(),
+        api_key_id=job.api_key_id,
+    )
+    blobs.put(record.blob_key, data, content_type=codecs.content_type(fmt))
     try:
-        put_owned(store, item, cond=MUST_NOT_EXIST)  # only while the account exists (else 401 account_deleted)
+        # Only while the account exists (else 401 account_deleted).
+        put_owned(store, record.to_item(), cond=MUST_NOT_EXIST)
     except BaseException:
-        blobs.delete(key)
+        blobs.delete(record.blob_key)
         raise
     job.meter.finish(characters=len(job.text), seconds=audio.duration)  # a stored record is delivered work
-    return item
+    return record
 
 
 def _job(
@@ -175,7 +168,7 @@ def synthesize(
     max_chars: int,
     api_key_id: str | None = None,
     quota: quotas.Limits = quotas.UNLIMITED,
-) -> Item:
+) -> AudioRecord:
     job = _job(
         store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars, api_key_id=api_key_id, quota=quota
     )

@@ -16,6 +16,8 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.records import keys
+from core.services import voices
 from core.tts import codecs
 from core.tts.base import Audio
 from tests.conftest import Users
@@ -88,9 +90,10 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
     assert created.status_code == 201, created.text
     voice = created.json()
     assert (voice["engine"], voice["available"]) == ("chatterbox", True)
-    item = runtime.store().get(f"USER#{alice['id']}", f"VOICE#{voice['id']}")
-    assert item is not None
-    conditionals_key = item["conditionals"]["chatterbox-conds-v1"]
+    stored = voices.get_custom(runtime.store(), user_id=alice["id"], voice_id=voice["id"])
+    conditionals_key = stored.conditionals["chatterbox-conds-v1"]
+    assert conditionals_key == keys.voice_conditionals_blob(alice["id"], voice["id"], "chatterbox-conds-v1")
+    assert conditionals_key in stored.blob_keys
     assert runtime.blobs().exists(conditionals_key)
 
     read: list[str] = []
@@ -128,8 +131,8 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
         made = client.post("/synthesize", headers=alice["headers"], json={"text": text, "voice_id": voice["id"]})
         assert made.status_code == 201, made.text
     assert prepared == [1]
-    item = runtime.store().get(f"USER#{alice['id']}", f"VOICE#{voice['id']}")
-    assert item is not None
-    assert set(item["conditionals"]) == {"chatterbox-conds-v1"}
+    stored = voices.get_custom(runtime.store(), user_id=alice["id"], voice_id=voice["id"])
+    assert set(stored.conditionals) == {"chatterbox-conds-v1"}
+    assert stored.conditionals_key("chatterbox-conds-v1") in stored.blob_keys
     assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
-    assert not runtime.blobs().exists(item["conditionals"]["chatterbox-conds-v1"])
+    assert not runtime.blobs().exists(stored.conditionals["chatterbox-conds-v1"])

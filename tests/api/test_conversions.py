@@ -3,14 +3,16 @@ RATE_LIMIT_CONVERSIONS_PER_HOUR, and removed with the record."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.records import keys
+from core.records.audio import AudioRecord
 from core.services import library
-from core.services.users import user_pk
 from core.storage import BlobNotFound
 from core.tts import codecs
 from tests.conftest import Users
@@ -41,8 +43,9 @@ def synthesize(client: TestClient, headers: dict[str, str], fmt: str = "wav") ->
     return meta
 
 
-def record(user_id: str, audio_id: str) -> dict[str, Any] | None:
-    return runtime.store().get(user_pk(user_id), f"AUDIO#{audio_id}")
+def record(user_id: str, audio_id: str) -> AudioRecord | None:
+    item = runtime.store().get(*keys.audio(user_id, audio_id))
+    return None if item is None else AudioRecord.from_item(item)
 
 
 def blob_exists(key: str) -> bool:
@@ -65,16 +68,16 @@ def test_second_download_in_a_format_serves_the_cached_blob_without_encoding(
     assert encodes == ["mp3"]
     item = record(alice["id"], meta["audio_id"])
     assert item is not None
-    key = item["conversions"]["mp3"]
-    assert key in item["blob_keys"]
-    assert item["blob_key"] in item["blob_keys"]
+    key = item.conversions["mp3"]
+    assert key in item.blob_keys
+    assert item.blob_key in item.blob_keys
     assert runtime.blobs().get(key) == first.content
     encodes.clear()
     second = client.get(f"{meta['url']}?format=mp3", headers=alice["headers"])
     assert second.status_code == 200
     assert second.content == first.content
     assert encodes == []
-    assert client.get(meta["url"], headers=alice["headers"]).content == runtime.blobs().get(item["blob_key"])
+    assert client.get(meta["url"], headers=alice["headers"]).content == runtime.blobs().get(item.blob_key)
     assert encodes == []
 
 
@@ -102,7 +105,8 @@ def test_ogg_asked_as_opus_is_the_stored_stream(client: TestClient, users: Users
     assert encodes == []
     item = record(alice["id"], meta["audio_id"])
     assert item is not None
-    assert "conversions" not in item
+    assert item.conversions == {}
+    assert item.blob_keys == (item.blob_key,)
 
 
 def test_pcm_records_convert(client: TestClient, users: Users) -> None:
@@ -110,9 +114,9 @@ def test_pcm_records_convert(client: TestClient, users: Users) -> None:
     meta = synthesize(client, alice["headers"], "wav")
     item = record(alice["id"], meta["audio_id"])
     assert item is not None
-    audio = codecs.decode(runtime.blobs().get(item["blob_key"]), max_duration_s=60)
-    runtime.blobs().put(item["blob_key"], codecs.encode(audio, "pcm"))
-    runtime.store().put({**item, "format": "pcm"})  # as a record stored headerless
+    audio = codecs.decode(runtime.blobs().get(item.blob_key), max_duration_s=60)
+    runtime.blobs().put(item.blob_key, codecs.encode(audio, "pcm"))
+    runtime.store().put(replace(item, format="pcm").to_item())  # as a record stored headerless
     wav = download(alice, meta["audio_id"], "wav")
     back = codecs.decode(wav.data, max_duration_s=60)
     assert back.duration == pytest.approx(meta["duration"], abs=0.01)
@@ -126,11 +130,11 @@ def test_deleting_the_record_removes_its_cached_conversions(client: TestClient, 
         assert client.get(f"{meta['url']}?format={fmt}", headers=alice["headers"]).status_code == 200
     item = record(alice["id"], meta["audio_id"])
     assert item is not None
-    keys = item["blob_keys"]
-    assert len(keys) == 4
-    assert all(blob_exists(key) for key in keys)
+    owned = item.blob_keys
+    assert len(owned) == 4
+    assert all(blob_exists(key) for key in owned)
     assert client.delete(meta["url"], headers=alice["headers"]).status_code == 204
-    assert [key for key in keys if blob_exists(key)] == []
+    assert [key for key in owned if blob_exists(key)] == []
     assert record(alice["id"], meta["audio_id"]) is None
 
 
@@ -153,6 +157,6 @@ def test_conversions_are_limited_per_user_and_cached_downloads_are_free(
     assert get("flac").status_code == 200  # cached: not a conversion
     item = record(alice["id"], meta["audio_id"])
     assert item is not None
-    assert sorted(item["conversions"]) == ["flac", "mp3"]
+    assert sorted(item.conversions) == ["flac", "mp3"]
     other = synthesize(client, bob["headers"])
     assert get("ogg", bob["headers"], other["url"]).status_code == 200  # the limit is per user

@@ -25,6 +25,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.services import library
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
 from tests.support.servers import api_server
@@ -261,9 +262,8 @@ def test_api_key_calls_are_attributed(client: TestClient, users: Users) -> None:
     sdk = openai.OpenAI(base_url=f"{client.base_url}/v1", api_key=key["key"], http_client=client, max_retries=0)
     raw = sdk.audio.speech.with_raw_response.create(model="tts-1", voice="alloy", input="Made with a key.")
     assert raw.content.startswith(MAGIC["mp3"])
-    item = runtime.store().get(f"USER#{alice['id']}", f"AUDIO#{raw.headers['x-audio-id']}")
-    assert item is not None
-    assert item["api_key_id"] == key["id"]
+    made = library.get(runtime.store(), user_id=alice["id"], audio_id=raw.headers["x-audio-id"])
+    assert made.api_key_id == key["id"]
     usage = client.get("/api-keys", headers=alice["headers"]).json()[0]
     assert usage["requests"] >= 1
 

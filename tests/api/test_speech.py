@@ -16,6 +16,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.records import keys
 from core.tts import codecs
 from core.tts.base import Audio, SynthesisOptions, VoiceSpec
 from tests.conftest import Users
@@ -341,7 +342,7 @@ def test_record_failure_removes_the_blob(
     real_transact = store.transact
 
     def failing_transact(ops: Any) -> None:
-        if any(isinstance(op, Put) and op.item["sk"].startswith("AUDIO#") for op in ops):
+        if any(isinstance(op, Put) and op.item["sk"].startswith(keys.AUDIO) for op in ops):
             raise StorageUnavailable("Storage is unavailable: disk I/O error")
         real_transact(ops)
 

@@ -25,6 +25,8 @@ from fastapi.testclient import TestClient
 
 from core import runtime
 from core.errors import EngineError
+from core.records import keys
+from core.services import library
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
 from tests.support.servers import api_server, free_port, wait_http
@@ -245,8 +247,10 @@ def test_streams_through_an_api_key_are_attributed_to_it(client: TestClient, use
         "/synthesize", headers={"Authorization": f"Bearer {key['key']}"}, json={"text": "By key.", "stream": True}
     )
     assert response.status_code == 200
-    item = runtime.store().get(f"USER#{alice['id']}", f"AUDIO#{response.headers['x-audio-id']}")
-    assert item is not None
-    assert item["api_key_id"] == key["id"]
+    made = library.get(runtime.store(), user_id=alice["id"], audio_id=response.headers["x-audio-id"])
+    assert made.api_key_id == key["id"]
     session_made = client.post("/synthesize", headers=alice["headers"], json={"text": "By session."}).json()
-    assert "api_key_id" not in (runtime.store().get(f"USER#{alice['id']}", f"AUDIO#{session_made['audio_id']}") or {})
+    by_session = runtime.store().get(*keys.audio(alice["id"], session_made["audio_id"]))
+    assert by_session is not None
+    assert "api_key_id" not in by_session  # absent, not null, on audio made with a session
+    assert library.get(runtime.store(), user_id=alice["id"], audio_id=session_made["audio_id"]).api_key_id is None

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from core.errors import NotFound
+from core.records import keys
+from core.records.audio import AudioRecord
 from core.services import library
-from core.services.users import user_pk
-from core.storage import BlobNotFound, BlobStore, Item, KVStore, LocalBlobStore
+from core.storage import BlobNotFound, BlobStore, KVStore, LocalBlobStore
 from core.tts import codecs
 from core.tts.base import Audio
 
@@ -25,23 +26,35 @@ def blobs(tmp_path: Path) -> BlobStore:
 
 
 @pytest.fixture
-def item(store: KVStore, blobs: BlobStore) -> Item:
+def record(store: KVStore, blobs: BlobStore) -> AudioRecord:
     """A stored 1 s wav record, as core.services.synthesis writes one."""
     t = np.arange(22050) / 22050
-    key = f"audio/{USER}/{AUDIO}.wav"
-    blobs.put(key, codecs.encode(Audio((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 22050), "wav"))
-    record: Item = {
-        "pk": user_pk(USER),
-        "sk": f"AUDIO#{AUDIO}",
-        "audio_id": AUDIO,
-        "format": "wav",
-        "sample_rate": 22050,
-        "duration": 1.0,
-        "blob_key": key,
-        "blob_keys": [key],
-    }
-    store.put(record)
+    data = codecs.encode(Audio((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 22050), "wav")
+    record = AudioRecord.new(
+        user_id=USER,
+        audio_id=AUDIO,
+        text="A tone.",
+        voice_id="builtin",
+        engine="piper",
+        format="wav",
+        extension="wav",
+        sample_rate=22050,
+        duration=1.0,
+        size_bytes=len(data),
+        speed=1.0,
+        pitch=1.0,
+        options_ignored=(),
+        created_at="2026-01-01T00:00:00.000Z",
+        api_key_id=None,
+    )
+    blobs.put(record.blob_key, data)
+    store.put(record.to_item())
     return record
+
+
+def stored(store: KVStore) -> AudioRecord | None:
+    item = store.get(*keys.audio(USER, AUDIO))
+    return None if item is None else AudioRecord.from_item(item)
 
 
 def download(store: KVStore, blobs: BlobStore, fmt: str) -> library.Download:
@@ -56,42 +69,46 @@ def exists(blobs: BlobStore, key: str) -> bool:
     return True
 
 
-def test_conversions_in_several_formats_are_all_referenced(store: KVStore, blobs: BlobStore, item: Item) -> None:
+def test_conversions_in_several_formats_are_all_referenced(
+    store: KVStore, blobs: BlobStore, record: AudioRecord
+) -> None:
     for fmt in ("mp3", "flac", "ogg"):
         download(store, blobs, fmt)
-    stored = store.get(item["pk"], item["sk"])
-    assert stored is not None
-    assert sorted(stored["conversions"]) == ["flac", "mp3", "ogg"]
-    assert sorted(stored["blob_keys"]) == sorted([item["blob_key"], *stored["conversions"].values()])
+    now = stored(store)
+    assert now is not None
+    assert sorted(now.conversions) == ["flac", "mp3", "ogg"]
+    assert sorted(now.blob_keys) == sorted([record.blob_key, *now.conversions.values()])
 
 
-def test_a_conversion_read_before_another_keeps_both(store: KVStore, blobs: BlobStore, item: Item) -> None:
-    download(store, blobs, "mp3")  # lands after `item` was read by the next one
-    key = f"audio/{USER}/{AUDIO}.flac"
+def test_a_conversion_read_before_another_keeps_both(store: KVStore, blobs: BlobStore, record: AudioRecord) -> None:
+    download(store, blobs, "mp3")  # lands after `record` was read by the next one
+    key = record.conversion_blob("flac")
     blobs.put(key, b"converted")
-    library._reference(store, blobs, item, "flac", key)  # holds the stale blob_keys: retried
-    stored = store.get(item["pk"], item["sk"])
-    assert stored is not None
-    assert sorted(stored["conversions"]) == ["flac", "mp3"]
-    assert len(stored["blob_keys"]) == 3
+    library._reference(store, blobs, record, "flac", key)  # holds the stale blob_keys: retried
+    now = stored(store)
+    assert now is not None
+    assert sorted(now.conversions) == ["flac", "mp3"]
+    assert len(now.blob_keys) == 3
 
 
-def test_a_conversion_whose_record_was_deleted_removes_its_blob(store: KVStore, blobs: BlobStore, item: Item) -> None:
+def test_a_conversion_whose_record_was_deleted_removes_its_blob(
+    store: KVStore, blobs: BlobStore, record: AudioRecord
+) -> None:
     library.delete(store, blobs, user_id=USER, audio_id=AUDIO)
-    key = f"audio/{USER}/{AUDIO}.mp3"
+    key = record.conversion_blob("mp3")
     blobs.put(key, b"converted")
     with pytest.raises(NotFound):
-        library._reference(store, blobs, item, "mp3", key)
+        library._reference(store, blobs, record, "mp3", key)
     assert not exists(blobs, key)
 
 
 def test_a_delete_that_read_before_a_conversion_removes_it_too(
-    store: KVStore, blobs: BlobStore, item: Item, monkeypatch: pytest.MonkeyPatch
+    store: KVStore, blobs: BlobStore, record: AudioRecord, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real_get = library.get
     calls: list[int] = []
 
-    def get_then_convert(store_: KVStore, *, user_id: str, audio_id: str) -> Item:
+    def get_then_convert(store_: KVStore, *, user_id: str, audio_id: str) -> AudioRecord:
         read = real_get(store_, user_id=user_id, audio_id=audio_id)
         if not calls:  # a conversion lands between the delete's read and its write
             calls.append(1)
@@ -100,6 +117,6 @@ def test_a_delete_that_read_before_a_conversion_removes_it_too(
 
     monkeypatch.setattr(library, "get", get_then_convert)
     library.delete(store, blobs, user_id=USER, audio_id=AUDIO)
-    assert store.get(item["pk"], item["sk"]) is None
-    assert not exists(blobs, item["blob_key"])
-    assert not exists(blobs, f"audio/{USER}/{AUDIO}.mp3")
+    assert stored(store) is None
+    assert not exists(blobs, record.blob_key)
+    assert not exists(blobs, record.conversion_blob("mp3"))

@@ -196,10 +196,11 @@ def test_a_writer_killed_mid_put_leaves_a_tmp_file_that_the_sweep_removes(tmp_pa
 
 
 def test_blob_owner_matches_the_keys_the_services_write() -> None:
-    from core.services.synthesis import audio_key
+    from core.records import keys
 
-    assert blob_owner(audio_key("u1", "a1", "mp3")) == "u1"
-    assert blob_owner("voices/u1/v1/reference.flac") == "u1"
+    assert blob_owner(keys.audio_blob("u1", "a1", "mp3")) == "u1"
+    assert blob_owner(keys.voice_reference_blob("u1", "v1")) == "u1"
+    assert blob_owner(keys.voice_conditionals_blob("u1", "v1", "chatterbox-conds-v1")) == "u1"
     assert blob_owner("exports/u1/x") is None
     assert blob_owner("audio/x.wav") is None
 

@@ -1,10 +1,13 @@
 """Fixtures of the service unit layer: the services driven directly on an in-memory SQLite store.
 
-`store` (overriding tests/unit/conftest.py's file + DynamoDB pair: these tests are about the services'
-behaviour, which the store contract tests already prove backend-independent), `blobs` on a temporary
-directory, and `settings` with a fixed signing key. Password hashing is the real argon2 (and bcrypt)
-with argon2's cost lowered, so a test that registers a few users takes milliseconds, not seconds; the
-production parameters are core.security's and tested in tests/unit/test_security.py.
+`store` is `SqliteStore(":memory:")` (overriding tests/unit/conftest.py's file + DynamoDB pair: these
+tests are about the services' behaviour, which the store contract tests already prove
+backend-independent; one connection per thread, so these tests stay single-threaded), `blobs` a
+`LocalBlobStore` under tmp_path, `settings` with a fixed signing key, and `user_id` a user whose
+profile item exists (what `owned.put_owned` checks), written through its key so the library tests
+depend on no account service. Password hashing is the real argon2 (and bcrypt) with argon2's cost
+lowered, so a test that registers a few users takes milliseconds, not seconds; the production
+parameters are core.security's and tested in tests/unit/test_security.py.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pydantic import SecretStr
 
 from core import security
 from core.config import Settings
-from core.storage import KVStore, LocalBlobStore
+from core.records import keys
+from core.storage import BlobStore, KVStore, LocalBlobStore
 from core.storage.sqlite import SqliteStore
 
 _CHEAP = CryptContext(
@@ -44,10 +48,21 @@ def store() -> Iterator[KVStore]:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> LocalBlobStore:
+def blobs(tmp_path: Path) -> BlobStore:
     return LocalBlobStore(tmp_path / "blobs")
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path, secret_key=SecretStr("unit-test-signing-key-" + "x" * 32), app_env="development")
+
+
+def add_user(store: KVStore, user_id: str) -> str:
+    pk, sk = keys.profile(user_id)
+    store.put({"pk": pk, "sk": sk, "id": user_id})
+    return user_id
+
+
+@pytest.fixture
+def user_id(store: KVStore) -> str:
+    return add_user(store, "0000000001alice00000000000")

@@ -22,8 +22,8 @@ pytest.importorskip("chatterbox.tts")
 from core.errors import BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.chatterbox import ChatterboxEngine
-from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
 from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
 from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, ensure_checkpoint, synthetic_voice
 
 pytestmark = pytest.mark.slow

@@ -4,10 +4,9 @@ Contract: `apply(audio, speed=..., pitch=...)` returns new mono float32 `Audio` 
 rate whose duration is `audio.duration / speed` (pitch unchanged) and whose F0 is multiplied by
 `pitch` (duration unchanged); both may change at once. Both factors must lie in their ranges
 in `core.tts.options` (0.5..2.0; else `ValueError`). With both at 1.0 the input object itself is
-returned. The signal is analysed for
-pitch between 75 and 600 Hz, re-timed with a constant duration tier and re-pitched by scaling the
-pitch tier, then resynthesised by pitch-synchronous overlap-add; unvoiced stretches are only
-re-timed. Output samples are clipped to [-1, 1]. parselmouth is imported on first use only.
+returned. The signal is analysed for pitch between 75 and 600 Hz, re-timed with a constant duration
+tier and re-pitched by scaling the pitch tier, then resynthesised by pitch-synchronous overlap-add;
+unvoiced stretches are only re-timed. Output samples are clipped to [-1, 1]. parselmouth is imported on first use only.
 """
 
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Contract:
 - `Audio` is mono float32 samples in [-1, 1] plus a sample rate.
 - `Engine.synthesize(text, voice, options)` returns the whole utterance; `stream(...)` yields it
-  sentence by sentence (same samples once concatenated, up to the join). Text longer than
-  `capabilities.max_chars` per model call is split by the engine itself; callers pass whole texts.
+  chunk by chunk, as each model call (or worker job) ends (same samples once concatenated, up to the join). Any text may be passed: the
+  engine cuts it into model calls itself. `capabilities.max_chars` is the size of piece a caller that
+  works piece by piece (`core.services.streams`) cuts a text into: one model call on chatterbox, one
+  worker job on runpod; piper cuts its calls by estimated seconds of phonemes instead.
 - `options` is a `SynthesisOptions` (`core.tts.options`, the one table of option bounds, defaults and
   the engines that honour each); an engine refuses an out-of-range value before any model work
   (`options.check`: `ValidationFailed` "invalid_option"). `capabilities.options` lists the engine
@@ -84,7 +86,7 @@ class Capabilities:
     name: str
     can_clone: bool
     sample_rate: int
-    max_chars: int  # per model call; longer texts are split by the engine
+    max_chars: int  # the piece size for callers that cut texts (see the module contract)
     options: tuple[str, ...] = ()  # the engine options it honours: `core.tts.options.honoured_by(name)`
     # Format of prepare_voice() output; engines sharing it reuse each other's prepared voices
     # (the chatterbox engine and the runpod proxy to a chatterbox worker). None: cannot clone.

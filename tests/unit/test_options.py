@@ -16,8 +16,10 @@ from typing import Any, get_type_hints
 import numpy as np
 import pytest
 import responses
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.errors import ValidationFailed
+from core.schemas import options as schema_options
 from core.schemas.worker import OptionsInput, parse_input
 from core.services import synthesis
 from core.tts import chatterbox_wire, codecs, options
@@ -96,6 +98,21 @@ def test_engines_check_only_what_they_use() -> None:
         options.check(ignored_by_piper, engine="chatterbox")
     with pytest.raises(ValidationFailed, match="speed"):
         options.check(SynthesisOptions(speed=3.0), engine="piper")
+
+
+def test_a_new_row_reaches_every_schema_built_from_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding an option is one row: a model decorated with `with_options` gets its field and bounds."""
+    top_p = Option("top_p", "float", 0.0, 1.0, 1.0, ("chatterbox-turbo",), "nucleus sampling")
+    monkeypatch.setattr(schema_options, "OPTIONS", {**OPTIONS, "top_p": top_p})
+
+    @schema_options.with_options()
+    class Request(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+
+    assert Request.model_validate({"top_p": 1.0}).model_dump()["top_p"] == 1.0
+    assert Request.model_validate({}).model_dump()["top_p"] is None  # an engine option: None = not sent
+    with pytest.raises(ValidationError, match="less than or equal to 1"):
+        Request.model_validate({"top_p": 1.5})
 
 
 # -- the worker's input ------------------------------------------------------------------------

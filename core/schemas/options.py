@@ -9,7 +9,7 @@ Contract:
   decorated class is a pydantic subclass of the declared one, with the same name, config and validators;
   type checkers see the declared class. So a new row in the table reaches every schema built this way.
 - An out-of-range value fails pydantic's own ge/le check, whose message names the bound
-  ("Input should be less than or equal to 5.0"); the API answers it as its one 422 error shape.
+  ("Input should be less than or equal to 5"); the API answers it as its one 422 error shape.
 """
 
 from __future__ import annotations

@@ -3,10 +3,10 @@
 Contract:
 - `Audio` is mono float32 samples in [-1, 1] plus a sample rate.
 - `Engine.synthesize(text, voice, options)` returns the whole utterance; `stream(...)` yields it
-  chunk by chunk, as each model call (or worker job) ends (same samples once concatenated, up to the join). Any text may be passed: the
-  engine cuts it into model calls itself. `capabilities.max_chars` is the size of piece a caller that
-  works piece by piece (`core.services.streams`) cuts a text into: one model call on chatterbox, one
-  worker job on runpod; piper cuts its calls by estimated seconds of phonemes instead.
+  chunk by chunk, as each model call (or worker job) ends (same samples once concatenated, up to the
+  join). Any text may be passed: the engine cuts it into model calls itself. `capabilities.max_chars`
+  is the size of piece a caller that works piece by piece (`core.services.streams`) cuts a text into:
+  one model call on chatterbox, one worker job on runpod; piper cuts its calls by seconds of phonemes.
 - `options` is a `SynthesisOptions` (`core.tts.options`, the one table of option bounds, defaults and
   the engines that honour each); an engine refuses an out-of-range value before any model work
   (`options.check`: `ValidationFailed` "invalid_option"). `capabilities.options` lists the engine

@@ -9,9 +9,10 @@ Contract (documented for users in docs/clients.md):
   engine's default built-in voice; anything else is looked up as a voice id (404 when unknown).
 - response_format: mp3 (default), opus (Ogg Opus), flac, wav, pcm (raw 16-bit little-endian mono at
   24 kHz like OpenAI's); aac is refused (no AAC encoder here) with the supported list.
-- speed: OpenAI allows 0.25..4.0 but our engines honour 0.5..2.0; outside that the request is refused
-  (422) rather than clamped. instructions: accepted and ignored (reported in X-Options-Ignored and the
-  record's options_ignored). stream_format: audio (default) or sse.
+- speed: OpenAI allows 0.25..4.0 (`OPENAI_SPEED_RANGE`) but our engines honour the table's range
+  (`core.tts.options`, 0.5..2.0); outside that the request is refused (422) rather than clamped.
+  instructions: accepted and ignored (reported in X-Options-Ignored and the record's options_ignored).
+  stream_format: audio (default) or sse.
 Violations answer 422 in the API's one error shape, whose `error.message` the openai package shows.
 """
 
@@ -22,6 +23,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from core.schemas.speech import VoiceId
+from core.tts.options import OPTIONS, SynthesisOptions
 
 OPENAI_MODELS = ("tts-1", "tts-1-hd", "gpt-4o-mini-tts")
 ENGINE_MODELS = ("piper", "chatterbox", "runpod")
@@ -41,7 +43,10 @@ OPENAI_VOICES = (
     "verse",
 )
 MAX_INPUT_CHARS = 4096
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
+# OpenAI documents speed 0.25..4.0 (its API contract, shown to users in messages); we accept only the
+# range our engines honour, the table's (core.tts.options), and refuse the rest rather than clamp it.
+OPENAI_SPEED_RANGE = (0.25, 4.0)
+MIN_SPEED, MAX_SPEED = OPTIONS["speed"].low, OPTIONS["speed"].high
 PCM_SAMPLE_RATE = 24000
 # response_format -> (format streamed to the caller, format stored in the library)
 RESPONSE_FORMATS: dict[str, tuple[str, str]] = {
@@ -71,7 +76,11 @@ class SpeechRequest(BaseModel):
     )
     instructions: str | None = Field(default=None, max_length=4096, description="accepted and ignored")
     response_format: str = Field(default="mp3", description="mp3, opus, flac, wav or pcm (24 kHz s16le); no aac")
-    speed: float = Field(default=1.0, description="0.5..2.0 (OpenAI allows 0.25..4.0; we refuse what we can't honour)")
+    speed: float = Field(
+        default=SynthesisOptions().speed,
+        description=f"{MIN_SPEED}..{MAX_SPEED} (OpenAI allows {OPENAI_SPEED_RANGE[0]}..{OPENAI_SPEED_RANGE[1]}; "
+        "we refuse what we can't honour)",
+    )
     stream_format: Literal["audio", "sse"] = "audio"
 
     @field_validator("model")
@@ -98,7 +107,7 @@ class SpeechRequest(BaseModel):
         if not MIN_SPEED <= value <= MAX_SPEED:
             raise ValueError(
                 f"{value:g} is outside {MIN_SPEED}..{MAX_SPEED}, the range this server's engines honour "
-                "(OpenAI accepts 0.25..4.0; we refuse rather than clamp)"
+                f"(OpenAI accepts {OPENAI_SPEED_RANGE[0]}..{OPENAI_SPEED_RANGE[1]}; we refuse rather than clamp)"
             )
         return value
 

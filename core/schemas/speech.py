@@ -1,7 +1,8 @@
 """Models of the speech endpoints: voices, synthesis, the audio library.
 
-Contract: the limits here (speed/pitch 0.5..2.0, engine option ranges, formats, name lengths) are the
-API's documented validation rules; violations answer 422. Text length is checked by the service
+Contract: the limits here (formats, name lengths, and the synthesis options' ranges, which come from the
+one table in `core.tts.options` through `core.schemas.options`) are the API's documented validation
+rules; violations answer 422. Text length is checked by the service
 against MAX_TEXT_CHARS (configurable) after whitespace normalisation.
 Response models present the typed records one way each: `VoiceOut.of(voice, caps)` (a built-in or a
 cloned `Voice`), `VoiceList.of(voices, caps)`, `AudioOut.of(record)`, `AudioPage.of(records, cursor)`;
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from core.records.audio import AudioRecord
 from core.records.voices import Voice
+from core.schemas.options import option_field, with_options
 from core.tts.base import BuiltinVoice, Capabilities
 
 AudioFormatName = Literal["wav", "mp3", "ogg", "flac"]
@@ -77,18 +79,15 @@ class VoiceList(BaseModel):
         return cls(engine=caps.name, can_clone=caps.can_clone, voices=[VoiceOut.of(v, caps) for v in voices])
 
 
+@with_options()  # adds exaggeration, cfg_weight, temperature, seed (and any later option) from the table
 class SynthesizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, description="1..MAX_TEXT_CHARS characters (default 5000)")
     voice_id: VoiceId | None = Field(default=None, description="built-in or custom voice id; default: engine's first")
-    speed: float = Field(default=1.0, ge=0.5, le=2.0)
-    pitch: float = Field(default=1.0, ge=0.5, le=2.0)
+    speed: float = option_field("speed")
+    pitch: float = option_field("pitch")
     format: AudioFormatName = "wav"
-    exaggeration: float | None = Field(default=None, ge=0.0, le=2.0, description="chatterbox: emotion intensity")
-    cfg_weight: float | None = Field(default=None, ge=0.0, le=1.0, description="chatterbox: guidance / pacing")
-    temperature: float | None = Field(default=None, ge=0.05, le=2.0, description="chatterbox: sampling temperature")
-    seed: int | None = Field(default=None, ge=0, le=2**31 - 1, description="chatterbox: reproducible sampling")
 
 
 class AudioOut(BaseModel):

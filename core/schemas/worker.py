@@ -6,8 +6,8 @@ Contract:
      "text": str (synthesize only, required; whitespace runs collapse; at most MAX_TEXT_CHARS),
      "voice": {"builtin": id} | {"reference_url": http(s) URL} | {"reference_base64": audio file}
               | {"conditionals_base64": prepared conditionals}   (default: the built-in voice),
-     "options": {"speed", "pitch", "exaggeration", "cfg_weight", "temperature", "seed"} (all optional,
-                null = default; bounds in OPTION_BOUNDS, seed an integer in 0..2**63-1),
+     "options": {"speed", "pitch", "exaggeration", "cfg_weight", "temperature", "seed", ...}: every option
+                of the table in `core.tts.options`, with its bounds and kind; all optional, null = default,
      "format": "wav" (default) | "mp3" | "ogg" | "flac" (any case)}
   prepare_voice takes a reference voice (URL or base64) and no text. Base64 blobs decode to at most
   MAX_BLOB_BYTES, checked before decoding.
@@ -27,22 +27,15 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from core.tts.base import SynthesisOptions
-from core.tts.chatterbox import DEFAULT_VOICE_ID
+from core.schemas.options import with_options
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
+from core.tts.options import OPTIONS, SynthesisOptions
 
 ACTIONS = ("synthesize", "prepare_voice")
 FORMATS = ("wav", "mp3", "ogg", "flac")
 VOICE_KINDS = ("builtin", "reference_url", "reference_base64", "conditionals_base64")
 MAX_TEXT_CHARS = 10_000
 MAX_BLOB_BYTES = 20 * 1024 * 1024  # decoded reference audio or conditionals
-OPTION_BOUNDS: dict[str, tuple[float, float]] = {
-    "speed": (0.5, 2.0),
-    "pitch": (0.5, 2.0),
-    "exaggeration": (0.0, 2.0),
-    "cfg_weight": (0.0, 1.0),
-    "temperature": (0.05, 5.0),
-}
-MAX_SEED = 2**63 - 1
 VoiceKind = Literal["builtin", "reference_url", "reference_base64", "conditionals_base64"]
 
 
@@ -63,20 +56,9 @@ class Job:
     format: str = "wav"
 
 
-def _bounded(name: str) -> Any:
-    low, high = OPTION_BOUNDS[name]
-    return Field(default=None, ge=low, le=high)
-
-
+@with_options(all_optional=True)  # one field per option of the table, null or absent: its default
 class OptionsInput(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
-
-    speed: float | None = _bounded("speed")
-    pitch: float | None = _bounded("pitch")
-    exaggeration: float | None = _bounded("exaggeration")
-    cfg_weight: float | None = _bounded("cfg_weight")
-    temperature: float | None = _bounded("temperature")
-    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
 
     def to_options(self) -> SynthesisOptions:
         return SynthesisOptions(**self.model_dump(exclude_none=True))
@@ -206,9 +188,7 @@ def _message(errors: list[ErrorDetails]) -> str:
             return f"options: unknown option(s) {', '.join(extra)}; allowed: {allowed}"
         if len(where) == 1:
             return "options: expected a JSON object"
-        name = str(where[1])
-        if name == "seed":
-            return f"options.seed: expected an integer between 0 and 2**63-1, got {first['input']!r}"
-        low, high = OPTION_BOUNDS[name]
-        return f"options.{name}: expected a number between {low} and {high}, got {first['input']!r}"
+        option = OPTIONS[str(where[1])]
+        kind = "an integer" if option.kind == "int" else "a number"
+        return f"options.{option.name}: expected {kind} between {option.low} and {option.high}, got {first['input']!r}"
     return f"{'.'.join(str(part) for part in where)}: {first['msg']}"

@@ -36,11 +36,12 @@ from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import put_owned
 from core.storage import MUST_NOT_EXIST, BlobStore, KVStore
+from core.tts import options as option_table
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.budget import check_audio_length
 from core.tts.text import check_text, normalize
 
-ENGINE_OPTIONS = ("exaggeration", "cfg_weight", "temperature", "seed")
+ENGINE_OPTIONS = option_table.ENGINE_OPTIONS  # engine-specific options, from the one table
 
 
 @dataclass(frozen=True)

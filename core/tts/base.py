@@ -3,8 +3,14 @@
 Contract:
 - `Audio` is mono float32 samples in [-1, 1] plus a sample rate.
 - `Engine.synthesize(text, voice, options)` returns the whole utterance; `stream(...)` yields it
-  sentence by sentence (same samples once concatenated, up to the join). Text longer than
-  `capabilities.max_chars` per model call is split by the engine itself; callers pass whole texts.
+  chunk by chunk, as each model call (or worker job) ends (same samples once concatenated, up to the
+  join). Any text may be passed: the engine cuts it into model calls itself. `capabilities.max_chars`
+  is the size of piece a caller that works piece by piece (`core.services.streams`) cuts a text into:
+  one model call on chatterbox, one worker job on runpod; piper cuts its calls by seconds of phonemes.
+- `options` is a `SynthesisOptions` (`core.tts.options`, the one table of option bounds, defaults and
+  the engines that honour each); an engine refuses an out-of-range value before any model work
+  (`options.check`: `ValidationFailed` "invalid_option"). `capabilities.options` lists the engine
+  options (beyond speed and pitch, which every engine honours) the engine uses; the others are ignored.
 - `voice` is a `VoiceSpec`: a built-in voice id, or a custom voice given by its prepared
   conditionals (bytes from `prepare_voice`) and/or its normalized reference clip.
 - `prepare_voice(reference)` computes what a cloning engine needs from a reference clip once, when
@@ -21,10 +27,11 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from core.errors import BadRequest
+from core.tts.options import SynthesisOptions as SynthesisOptions  # the options table; re-exported here
 
 if TYPE_CHECKING:  # numpy is imported where samples are made, not by the light handlers at import
     import numpy as np
@@ -75,25 +82,12 @@ class VoiceSpec:
 
 
 @dataclass(frozen=True)
-class SynthesisOptions:
-    speed: float = 1.0
-    pitch: float = 1.0
-    exaggeration: float = 0.5
-    cfg_weight: float = 0.5
-    temperature: float = 0.8
-    seed: int | None = None
-
-
-@dataclass(frozen=True)
 class Capabilities:
     name: str
     can_clone: bool
     sample_rate: int
-    max_chars: int  # per model call; longer texts are split by the engine
-    native_speed: bool = False
-    native_pitch: bool = False
-    options: tuple[str, ...] = field(default_factory=tuple)  # engine options it honours
-    watermarked: bool = False
+    max_chars: int  # the piece size for callers that cut texts (see the module contract)
+    options: tuple[str, ...] = ()  # the engine options it honours: `core.tts.options.honoured_by(name)`
     # Format of prepare_voice() output; engines sharing it reuse each other's prepared voices
     # (the chatterbox engine and the runpod proxy to a chatterbox worker). None: cannot clone.
     voice_format: str | None = None

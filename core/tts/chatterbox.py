@@ -6,7 +6,8 @@ Contract:
   picking cuda, then mps, then cpu. It is loaded once, lazily, on first use (or by `load()`),
   thread-safe. Importing this module imports neither torch nor chatterbox. A missing or unreadable
   checkpoint raises `EngineUnavailable`; a failure during a job raises `EngineError`.
-- One built-in voice, "chatterbox-default": the checkpoint's bundled conds.pt.
+- One built-in voice, `chatterbox_wire.DEFAULT_VOICE_ID`: the checkpoint's bundled conds.pt. Voice
+  format, voice id and sample rate are `core.tts.chatterbox_wire`'s, shared with the RunPod proxy.
 - `prepare_voice(reference)` computes the speaker conditionals (what `prepare_conditionals` computes,
   from arrays) once and returns them as bytes in the same `torch.save` layout as chatterbox's
   `Conditionals.save` (a conds.pt file). A custom `VoiceSpec` with `conditionals` uses them and never
@@ -20,7 +21,9 @@ Contract:
   call: generate() hard-codes 1000 speech tokens, the only per-call bound its API gives). A stream whose
   audio passes its estimate by more than `budget.allowed` stops with `EngineError` "audio_overrun" before
   the chunk that passes it is yielded.
-- speed/pitch (0.5..2.0) are applied per chunk by `core.tts.effects.apply`; a pitch shift erases
+- Options are checked against `core.tts.options` (bounds, defaults) before any model work
+  (`ValidationFailed` "invalid_option"); exaggeration, cfg_weight and temperature go to `generate()`.
+- speed and pitch are applied per chunk by `core.tts.effects.apply`; a pitch shift erases
   Perth's mark, so a changed chunk is watermarked again (until Perth reads it back, at most 3 passes).
 - One job at a time per model: `generate()` mutates `model.conds`, so a lock is held per chunk
   (and while preparing a voice); concurrent streams interleave chunk by chunk.
@@ -37,8 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
+from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound
 from core.tts import effects
+from core.tts import options as option_table
 from core.tts.base import (
     Audio,
     BuiltinVoice,
@@ -50,13 +54,11 @@ from core.tts.base import (
 )
 from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
 from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals, load_model
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID, DEFAULT_VOICE_NAME, SAMPLE_RATE, VOICE_FORMAT
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOICE_ID = "chatterbox-default"
-VOICE_FORMAT = "chatterbox-conds-v1"  # prepare_voice() bytes: conds.pt layout (also what the RunPod worker returns)
-SAMPLE_RATE = 24000
 MAX_CHARS = CHATTERBOX_CALL_CHARS
 BUILTIN_CONDS = "conds.pt"
 # Joining chunks: every chunk already starts from silence (S3Gen zeroes its first 20 ms and fades in
@@ -79,14 +81,12 @@ class ChatterboxEngine:
         self._builtin: Any = None  # conds.pt; model.conds itself is overwritten by every job
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
-        options = ("exaggeration", "cfg_weight", "temperature", "seed")
         self._capabilities = Capabilities(
             name="chatterbox",
             can_clone=True,
             sample_rate=SAMPLE_RATE,
             max_chars=max_chars,
-            options=options,
-            watermarked=True,
+            options=option_table.honoured_by("chatterbox"),
             voice_format=VOICE_FORMAT,
         )
 
@@ -98,7 +98,7 @@ class ChatterboxEngine:
         if self._checkpoint_dir is not None and not (self._checkpoint_dir / BUILTIN_CONDS).is_file():
             return []
         description = "The voice bundled with the Chatterbox checkpoint (conds.pt)"
-        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name="Chatterbox default", description=description)]
+        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name=DEFAULT_VOICE_NAME, description=description)]
 
     def load(self) -> Any:
         """Load the model now if it is not loaded yet (warm-up); returns the `ChatterboxTTS`."""
@@ -127,7 +127,7 @@ class ChatterboxEngine:
         return concat(self.stream(text, voice, options), SAMPLE_RATE)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
-        _check_options(options)
+        option_table.check(options, engine="chatterbox")
         _check_voice(voice)
         pieces = split_sentences(text, self._capabilities.max_chars)
         if not pieces:
@@ -264,17 +264,3 @@ def _check_voice(voice: VoiceSpec) -> None:
             code="voice_not_found",
             details={"voice": voice.builtin_id, "available": [DEFAULT_VOICE_ID]},
         )
-
-
-def _check_options(options: SynthesisOptions) -> None:
-    bounds = {
-        "speed": (effects.MIN_FACTOR, effects.MAX_FACTOR, options.speed),
-        "pitch": (effects.MIN_FACTOR, effects.MAX_FACTOR, options.pitch),
-        "exaggeration": (0.0, 2.0, options.exaggeration),
-        "cfg_weight": (0.0, 1.0, options.cfg_weight),
-        "temperature": (0.05, 5.0, options.temperature),
-    }
-    for name, (low, high, value) in bounds.items():
-        if not low <= value <= high:
-            details = {"option": name, "value": value}
-            raise ValidationFailed(f"{name} must be between {low} and {high}", code="invalid_option", details=details)

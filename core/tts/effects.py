@@ -2,11 +2,11 @@
 
 Contract: `apply(audio, speed=..., pitch=...)` returns new mono float32 `Audio` at the same sample
 rate whose duration is `audio.duration / speed` (pitch unchanged) and whose F0 is multiplied by
-`pitch` (duration unchanged); both may change at once. Both factors must lie in 0.5..2.0 (else
-`ValueError`). With both at 1.0 the input object itself is returned. The signal is analysed for
-pitch between 75 and 600 Hz, re-timed with a constant duration tier and re-pitched by scaling the
-pitch tier, then resynthesised by pitch-synchronous overlap-add; unvoiced stretches are only
-re-timed. Output samples are clipped to [-1, 1]. parselmouth is imported on first use only.
+`pitch` (duration unchanged); both may change at once. Both factors must lie in their ranges
+in `core.tts.options` (0.5..2.0; else `ValueError`). With both at 1.0 the input object itself is
+returned. The signal is analysed for pitch between 75 and 600 Hz, re-timed with a constant duration
+tier and re-pitched by scaling the pitch tier, then resynthesised by pitch-synchronous overlap-add;
+unvoiced stretches are only re-timed. Output samples are clipped to [-1, 1]. parselmouth is imported on first use only.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from core.tts.base import Audio
+from core.tts.options import OPTIONS
 
-MIN_FACTOR = 0.5
-MAX_FACTOR = 2.0
 PITCH_FLOOR_HZ = 75.0
 PITCH_CEILING_HZ = 600.0
 _TIME_STEP_S = 0.01
@@ -26,8 +25,9 @@ _MIN_ANALYSIS_S = 3.0 / PITCH_FLOOR_HZ + 0.01
 
 def _check(name: str, value: float) -> float:
     value = float(value)
-    if not MIN_FACTOR <= value <= MAX_FACTOR:  # also rejects NaN
-        raise ValueError(f"{name} must be between {MIN_FACTOR} and {MAX_FACTOR}, got {value}")
+    low, high = OPTIONS[name].low, OPTIONS[name].high  # the speed / pitch ranges of the one options table
+    if not low <= value <= high:  # also rejects NaN
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
     return value
 
 

@@ -20,7 +20,7 @@ Contract:
   `malloc_trim`), so a call's peak (~20 MB per second of audio it produces) is given back; with
   MAX_CALL_SECONDS that peak is bounded whatever the text. (Measured: the default arena keeps the peak of
   the largest call forever; arena off costs ~19 % more CPU and peaks higher than a shrinking arena.)
-- speed and pitch (0.5..2.0, `ValidationFailed` otherwise) are applied per chunk with
+- speed and pitch (ranges in `core.tts.options`, `ValidationFailed` otherwise) are applied per chunk with
   `core.tts.effects.apply` (PSOLA), so speed is exact. Piper's own length_scale is not used: measured
   on en_US-joe-medium, length_scale 1/2 gives only 1.55x and length_scale 2 only 0.58x, and
   Whisper understood it no better than PSOLA output.
@@ -42,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import AppError, EngineError, NotFound, ValidationFailed
+from core.errors import AppError, EngineError, NotFound
+from core.tts import options as option_table
 from core.tts.base import (
     Audio,
     BuiltinVoice,
@@ -127,9 +128,7 @@ class PiperEngine:
             can_clone=False,
             sample_rate=22050,
             max_chars=MAX_CHARS,
-            native_speed=False,
-            native_pitch=False,
-            options=(),
+            options=option_table.honoured_by("piper"),
         )
 
     @property
@@ -183,16 +182,8 @@ class PiperEngine:
         return concat(self.stream(text, voice, options), files.sample_rate)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
-        from core.tts import effects  # numpy and effects load with the first job, not the engine
-
         files = self._files(voice)
-        for name, value in (("speed", options.speed), ("pitch", options.pitch)):
-            if not effects.MIN_FACTOR <= value <= effects.MAX_FACTOR:
-                raise ValidationFailed(
-                    f"{name} must be between {effects.MIN_FACTOR} and {effects.MAX_FACTOR}",
-                    code="invalid_option",
-                    details={"option": name, "value": value},
-                )
+        option_table.check(options, engine="piper")
         return self._chunks(files, text, options)
 
     def _files(self, voice: VoiceSpec) -> _VoiceFiles:

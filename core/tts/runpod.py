@@ -11,9 +11,11 @@ Contract:
   backoff (honouring Retry-After); a missing configuration or a refused API key raises
   `EngineUnavailable`; a FAILED / CANCELLED / TIMED_OUT job raises `EngineError` whose message is the
   worker's own error message (details: job_id, status, worker_code).
-- Capabilities mirror the chatterbox engine (24 kHz, cloning, its options) with voice_format
-  "chatterbox-conds-v1": voices prepared by either engine work with both. Options are checked here,
-  before any job is sent. `prepare_voice` runs the worker's "prepare_voice" action.
+- Capabilities mirror the chatterbox engine (`core.tts.chatterbox_wire`: sample rate, built-in voice,
+  voice format, so voices prepared by either engine work with both; the options `core.tts.options`
+  gives "runpod"). Options are checked against that table here, before any job is sent, and sent as
+  `options.wire` (every option with a value), which the worker's input schema accepts because it is
+  built from the same table. `prepare_voice` runs the worker's "prepare_voice" action.
 - Audio travels as FLAC (lossless). A text is sent as jobs cut at sentence ends: the first of at most
   FIRST_JOB_CHARS (one Chatterbox call, so a stream starts early), the others of at most JOB_MAX_CHARS;
   `stream()` yields one `Audio` per job, each after the first starting with a short pause.
@@ -34,23 +36,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from core.errors import AppError, EngineError, EngineUnavailable, NotFound, ValidationFailed
+from core.errors import AppError, EngineError, EngineUnavailable, NotFound
+from core.tts import options as option_table
 from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat
 from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID, DEFAULT_VOICE_NAME, SAMPLE_RATE, VOICE_FORMAT
 from core.tts.text import split_sentences
 
 if TYPE_CHECKING:
     from core.config import Settings
 
-VOICE_FORMAT = "chatterbox-conds-v1"
-DEFAULT_VOICE_ID = "chatterbox-default"
-SAMPLE_RATE = 24000
 JOB_MAX_CHARS = 1500  # ~100 s of speech per job: the FLAC result stays a few MB
 FIRST_JOB_CHARS = CHATTERBOX_CALL_CHARS  # one generate() call on the worker
 PAUSE_S = 0.05  # between jobs, as the chatterbox engine pauses between its chunks
 TRANSPORT_FORMAT = "flac"
-_BOUNDS = {"speed": (0.5, 2.0), "pitch": (0.5, 2.0), "exaggeration": (0.0, 2.0), "cfg_weight": (0.0, 1.0)}
-_BOUNDS |= {"temperature": (0.05, 5.0)}
 _T = TypeVar("_T")
 
 
@@ -84,8 +83,7 @@ class RunPodEngine:
             can_clone=True,
             sample_rate=SAMPLE_RATE,
             max_chars=JOB_MAX_CHARS,
-            options=("exaggeration", "cfg_weight", "temperature", "seed"),
-            watermarked=True,
+            options=option_table.honoured_by("runpod"),
             voice_format=VOICE_FORMAT,
         )
 
@@ -101,14 +99,14 @@ class RunPodEngine:
 
     def voices(self) -> list[BuiltinVoice]:
         description = "The voice bundled with the Chatterbox checkpoint, on RunPod GPUs"
-        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name="Chatterbox default", description=description)]
+        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name=DEFAULT_VOICE_NAME, description=description)]
 
     # -- engine protocol -----------------------------------------------------------------------
     def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
         return concat(self.stream(text, voice, options), SAMPLE_RATE)
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
-        _check_options(options)
+        option_table.check(options, engine="runpod")  # as the worker will: refuse before any job
         voice_input = _voice_input(voice)
         budget = AudioBudget(self.estimate_seconds(text, options))
         return self._jobs(job_texts(text), voice_input, options, budget)
@@ -136,8 +134,8 @@ class RunPodEngine:
     def _synthesize_job(self, text: str, voice: dict[str, str], options: SynthesisOptions) -> Audio:
         from core.tts import codecs
 
-        opts = {k: getattr(options, k) for k in (*_BOUNDS, "seed") if getattr(options, k) is not None}
-        output = self._run_job({"text": text, "voice": voice, "options": opts, "format": TRANSPORT_FORMAT})
+        job = {"text": text, "voice": voice, "options": option_table.wire(options), "format": TRANSPORT_FORMAT}
+        output = self._run_job(job)
         try:
             audio = codecs.decode(_b64decode(output, "audio_base64"), max_duration_s=3600.0)
         except AppError as exc:
@@ -288,11 +286,3 @@ def _voice_input(voice: VoiceSpec) -> dict[str, str]:
         details = {"voice": voice.builtin_id, "available": [DEFAULT_VOICE_ID]}
         raise NotFound(message, code="voice_not_found", details=details)
     return {"builtin": DEFAULT_VOICE_ID}
-
-
-def _check_options(options: SynthesisOptions) -> None:
-    for name, (low, high) in _BOUNDS.items():
-        value = getattr(options, name)
-        if not low <= value <= high:
-            details = {"option": name, "value": value}
-            raise ValidationFailed(f"{name} must be between {low} and {high}", code="invalid_option", details=details)

@@ -32,7 +32,7 @@ from core.errors import AppError
 from core.schemas.worker import MAX_BLOB_BYTES, Job, VoiceInput, parse_input
 from core.tts import codecs
 from core.tts.base import Engine, VoiceSpec
-from core.tts.chatterbox import VOICE_FORMAT
+from core.tts.chatterbox_wire import VOICE_FORMAT
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from core.tts.chatterbox_checkpoint import t3_depth
+from core.tts.chatterbox_wire import SAMPLE_RATE
 
 CKPT_VERSION = "cbx-random-v2"
 TEST_T3_LAYERS = 2
@@ -139,7 +140,7 @@ def tokenizer_json() -> dict[str, object]:
     }
 
 
-def synthetic_voice(seconds: float = 3.0, sr: int = 24000, seed: int = 7) -> npt.NDArray[np.float32]:
+def synthetic_voice(seconds: float = 3.0, sr: int = SAMPLE_RATE, seed: int = 7) -> npt.NDArray[np.float32]:
     """A voiced, speech-like clip: harmonics under formant-ish peaks, gliding F0, syllable envelope."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
@@ -203,7 +204,7 @@ def build_checkpoint(out: Path, *, stop_after: int = DEFAULT_STOP_AFTER, layers:
         (out / "tokenizer.json").write_text(json.dumps(tokenizer_json()))
         model = ChatterboxTTS(t3.eval(), s3gen.eval(), ve.eval(), EnTokenizer(str(out / "tokenizer.json")), "cpu")
         clip = out / "reference.wav"
-        sf.write(str(clip), synthetic_voice(3.0), 24000)  # S3Gen cost grows with the prompt
+        sf.write(str(clip), synthetic_voice(3.0), SAMPLE_RATE)  # S3Gen cost grows with the prompt
         model.prepare_conditionals(str(clip), exaggeration=0.5)
         clip.unlink()
         model.conds.save(out / "conds.pt")

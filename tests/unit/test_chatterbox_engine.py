@@ -21,8 +21,9 @@ pytest.importorskip("chatterbox.tts")
 
 from core.errors import BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
-from core.tts.chatterbox import DEFAULT_VOICE_ID, ChatterboxEngine
+from core.tts.chatterbox import ChatterboxEngine
 from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
 from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, ensure_checkpoint, synthetic_voice
 
 pytestmark = pytest.mark.slow
@@ -81,10 +82,13 @@ def count_calls(monkeypatch: pytest.MonkeyPatch, target: Any, name: str) -> list
 def test_engine_protocol_capabilities_and_voices(engine: ChatterboxEngine) -> None:
     assert isinstance(engine, Engine)
     caps = engine.capabilities
-    assert (caps.name, caps.can_clone, caps.sample_rate, caps.watermarked) == ("chatterbox", True, 24000, True)
+    assert (caps.name, caps.can_clone, caps.sample_rate, caps.voice_format) == (
+        "chatterbox",
+        True,
+        24000,
+        "chatterbox-conds-v1",
+    )
     assert caps.max_chars == 300
-    assert not caps.native_speed
-    assert not caps.native_pitch
     assert set(caps.options) == {"exaggeration", "cfg_weight", "temperature", "seed"}
     assert [voice.id for voice in engine.voices()] == [DEFAULT_VOICE_ID]
 
@@ -301,7 +305,9 @@ def test_broken_stored_conditionals_fail_the_job(engine: ChatterboxEngine) -> No
         engine.synthesize(TEXT, VoiceSpec(conditionals=b"garbage"), SynthesisOptions())
 
 
-@pytest.mark.parametrize("options", [SynthesisOptions(speed=3.0), SynthesisOptions(temperature=0.0)])
+@pytest.mark.parametrize(
+    "options", [SynthesisOptions(speed=3.0), SynthesisOptions(temperature=0.0), SynthesisOptions(seed=2**32)]
+)
 def test_out_of_range_options_are_rejected(engine: ChatterboxEngine, options: SynthesisOptions) -> None:
     with pytest.raises(ValidationFailed):
         engine.synthesize(TEXT, BUILTIN, options)

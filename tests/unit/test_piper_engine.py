@@ -56,7 +56,6 @@ def test_capabilities_and_protocol(engine: PiperEngine) -> None:
     assert isinstance(engine, Engine)
     caps = engine.capabilities
     assert (caps.name, caps.can_clone, caps.sample_rate, caps.options) == ("piper", False, 22050, ())
-    assert caps.native_pitch is False
     assert caps.max_chars > 0
 
 

@@ -111,6 +111,7 @@ def test_prepare_voice(kind: str) -> None:
         ({"text": "Hi.", "options": {"exaggeration": float("nan")}}, "options.exaggeration"),
         ({"text": "Hi.", "options": {"seed": 1.5}}, "options.seed: expected an integer"),
         ({"text": "Hi.", "options": {"seed": -1}}, "options.seed: expected an integer"),
+        ({"text": "Hi.", "options": {"seed": 2**63 - 1}}, "options.seed: expected an integer between 0 and 4294967295"),
         ({"action": "prepare_voice"}, "prepare_voice needs a reference clip"),
         ({"action": "prepare_voice", "voice": {"builtin": "chatterbox-default"}}, "prepare_voice needs a reference"),
         ({"action": "prepare_voice", "voice": {"reference_base64": B64}, "text": "Hi."}, "prepare_voice takes no text"),

@@ -6,11 +6,12 @@ Contract:
 - Another user's audio id, or a malformed one, is indistinguishable from a missing one (404).
 - `download` returns the stored bytes for the stored format (or a name for the same stream: ogg and
   opus). Another format is converted once and cached: the first download counts against the user's
-  `conversions_per_hour` (429 beyond), transcodes block by block inside one of `decode_slots`
-  process-wide slots, stores the converted blob next to the original (`audio/<uid>/<aid>.<ext>`) and references it
-  from the record's `conversions` ({format: key}) and `blob_keys`, by a write conditioned on the
-  record's `blob_keys` being as read; later downloads serve that blob with no encoding and no charge.
-  A conversion whose record vanished meanwhile removes its blob again (404).
+  conversions rate (`policy.conversions`, a core.services.policy.MediaPolicy: 429 beyond), transcodes
+  block by block inside one of `policy.decode_slots` process-wide slots, stores the converted blob next
+  to the original (`audio/<uid>/<aid>.<ext>`) and references it from the record's `conversions`
+  ({format: key}) and `blob_keys`, by a write conditioned on the record's `blob_keys` being as read;
+  later downloads serve that blob with no encoding and no charge. A conversion whose record vanished
+  meanwhile removes its blob again (404).
 - `delete` removes the record first, conditioned on its `blob_keys` being as read (a conversion that
   lands in between makes it read again), then every blob it referenced, cached conversions included.
 """
@@ -21,14 +22,14 @@ import re
 from dataclasses import dataclass
 
 from core.errors import ConditionFailed, Conflict, NotFound
+from core.services import limits
 from core.services.clock import ID_PATTERN
+from core.services.policy import MediaPolicy
 from core.services.users import user_pk
 from core.storage import BlobNotFound, BlobStore, Cond, Item, KVStore, Page
 
 _ID = re.compile(ID_PATTERN)
 MAX_PAGE = 100
-CONVERSIONS_BUCKET = "conversions"
-CONVERSION_WINDOW_S = 3600
 _WRITE_TRIES = 8  # each retry follows another writer's change to blob_keys (one per format at most)
 
 
@@ -67,8 +68,7 @@ def download(
     user_id: str,
     audio_id: str,
     fmt: str | None = None,
-    conversions_per_hour: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> Download:
     from core.tts import codecs
 
@@ -83,8 +83,7 @@ def download(
             item,
             target,
             user_id=user_id,
-            conversions_per_hour=conversions_per_hour,
-            decode_slots=decode_slots,
+            policy=policy,
         )
     return Download(
         data=data,
@@ -111,25 +110,21 @@ def _convert(
     target: str,
     *,
     user_id: str,
-    conversions_per_hour: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> bytes:
-    from core.services import limits
     from core.services.synthesis import audio_key
     from core.tts import codecs
 
     audio_id = item["audio_id"]
     limits.hit(
         store,
-        bucket=CONVERSIONS_BUCKET,
+        rate=policy.conversions,
         key=user_id,
-        limit=conversions_per_hour,
-        window_s=CONVERSION_WINDOW_S,
-        message=f"Too many format conversions ({conversions_per_hour} per hour); download the stored "
+        message=f"Too many format conversions ({policy.conversions.limit} per hour); download the stored "
         f"format ({item['format']}) or try again later",
     )
     source = _blob(blobs, item["blob_key"], audio_id)
-    with codecs.decode_slot(limit=decode_slots):
+    with codecs.decode_slot(limit=policy.decode_slots):
         if item["format"] == "pcm":
             data = codecs.encode(codecs.decode_pcm(source, int(item["sample_rate"])), target)
         else:

@@ -5,8 +5,9 @@ Contract:
   conditionals ({voice_format: blob key}), blob_keys. Blobs: `voices/<uid>/<vid>/reference.flac`
   (normalised mono 24 kHz clip) and `voices/<uid>/<vid>/<voice_format>.bin` (prepared conditionals).
 - `create`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be silent. It is decoded
-  within `max_decoded_samples` (channels x frames, checked from the header: 413 beyond) straight to mono
-  24 kHz block by block, and decoded and analysed inside one of `decode_slots` process-wide slots, so
+  within `policy.max_decoded_samples` (a core.services.policy.MediaPolicy; channels x frames, checked
+  from the header: 413 beyond) straight to mono 24 kHz block by block, and decoded and analysed inside
+  one of `policy.decode_slots` process-wide slots, so
   memory is bounded by the mono clip, not by the source's channels x rate. Conditionals
   are computed once here when the active engine can clone. Blobs are written before the record and
   removed again if the record cannot be written: no orphans, no record without its blobs. The record
@@ -26,6 +27,7 @@ from typing import Any
 from core.errors import ConditionFailed, Forbidden, NotFound, ValidationFailed
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
 from core.services.owned import delete_with_blobs, put_owned
+from core.services.policy import MediaPolicy
 from core.services.users import user_pk
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, Item, KVStore
 from core.tts.base import Audio, CloningUnsupported, Engine, VoiceSpec
@@ -111,12 +113,11 @@ def create(
     name: str,
     description: str | None,
     data: bytes,
-    max_decoded_samples: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> dict[str, Any]:
     from core.tts import codecs
 
-    reference = _reference_clip(data, max_decoded_samples=max_decoded_samples, decode_slots=decode_slots)
+    reference = _reference_clip(data, max_decoded_samples=policy.max_decoded_samples, decode_slots=policy.decode_slots)
     if reference.duration < MIN_SECONDS:
         raise ValidationFailed(
             f"Reference audio has only {reference.duration:.1f} s of sound; at least {MIN_SECONDS:.0f} s are needed",

@@ -9,7 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.config import get_settings
 from core.services import library
+from core.services.policy import MediaPolicy
 from core.services.users import user_pk
 from core.storage import BlobNotFound
 from core.tts import codecs
@@ -86,8 +88,7 @@ def download(user: dict[str, Any], audio_id: str, fmt: str) -> library.Download:
         user_id=user["id"],
         audio_id=audio_id,
         fmt=fmt,
-        conversions_per_hour=10,
-        decode_slots=1,
+        policy=MediaPolicy.of(get_settings()),
     )
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.config import Settings
 from core.errors import NotFound
 from core.services import library
+from core.services.policy import MediaPolicy
 from core.services.users import user_pk
 from core.storage import BlobNotFound, BlobStore, Item, KVStore, LocalBlobStore
 from core.tts import codecs
@@ -44,8 +46,11 @@ def item(store: KVStore, blobs: BlobStore) -> Item:
     return record
 
 
+UNCAPPED = MediaPolicy.of(Settings(rate_limit_conversions_per_hour=0, max_parallel_decodes=1))
+
+
 def download(store: KVStore, blobs: BlobStore, fmt: str) -> library.Download:
-    return library.download(store, blobs, user_id=USER, audio_id=AUDIO, fmt=fmt, conversions_per_hour=0, decode_slots=1)
+    return library.download(store, blobs, user_id=USER, audio_id=AUDIO, fmt=fmt, policy=UNCAPPED)
 
 
 def exists(blobs: BlobStore, key: str) -> bool:

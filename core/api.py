@@ -10,7 +10,11 @@ Contract:
   duplicate framing headers refused, one body limit decided by the route (413 before a body is held or
   parsed; `core.edge.upload_route` marks uploads), 408 for slow bodies. /docs and /redoc are
   self-hosted and only served when DOCS_ENABLED (`core.edge.docs`).
-- `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise).
+- `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise);
+  `Principal.caller` is the `core.services.policy.Caller` that services charge and limit.
+- `PolicyDep` is `core.services.policy.Policy.of(settings)`: handlers pass its parts to the services,
+  which apply them. `limit_per_ip(rule)` / `limit_per_user(rule)` are route dependencies counting a
+  request against a `policy.RateRule` (429 rate_limited with Retry-After, before the handler runs).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
+from core.services import limits
+from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
 
@@ -155,6 +161,13 @@ async def settings_dependency() -> Settings:
 
 SettingsDep = Annotated[Settings, Depends(settings_dependency)]
 
+
+async def policy_dependency(settings: SettingsDep) -> Policy:
+    return Policy.of(settings)
+
+
+PolicyDep = Annotated[Policy, Depends(policy_dependency)]
+
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /auth/login, or an API key (cbx_...)")
 
 
@@ -165,6 +178,10 @@ class Principal:
     user_id: str
     session_id: str | None = None
     api_key_id: str | None = None
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(user_id=self.user_id, api_key_id=self.api_key_id)
 
 
 async def current_principal(
@@ -211,23 +228,19 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit_per_ip(bucket: str, setting: str, window_s: int) -> Any:
-    """A route dependency: at most `settings.<setting>` requests per client IP per window."""
+def limit_per_ip(rule: RateRule) -> Any:
+    """A route dependency: at most `rule`'s limit of requests per client IP per window."""
 
     def dependency(request: Request, store: StoreDep, settings: SettingsDep) -> None:
-        from core.services import limits
-
-        limits.hit(store, bucket=bucket, key=client_ip(request), limit=getattr(settings, setting), window_s=window_s)
+        limits.hit(store, rate=rule.of(settings), key=client_ip(request))
 
     return Depends(dependency)
 
 
-def limit_per_user(bucket: str, setting: str, window_s: int) -> Any:
-    """A route dependency: at most `settings.<setting>` requests per authenticated user per window."""
+def limit_per_user(rule: RateRule) -> Any:
+    """A route dependency: at most `rule`'s limit of requests per authenticated user per window."""
 
     def dependency(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> None:
-        from core.services import limits
-
-        limits.hit(store, bucket=bucket, key=principal.user_id, limit=getattr(settings, setting), window_s=window_s)
+        limits.hit(store, rate=rule.of(settings), key=principal.user_id)
 
     return Depends(dependency)

@@ -6,10 +6,12 @@ standard library's when handlers/ is on sys.path). Deleting the account needs a 
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, SessionUser, SettingsDep, StoreDep, create_app
+from core.api import BlobsDep, CurrentUser, PolicyDep, SessionUser, StoreDep, create_app
 from core.schemas.keys import ProfileOut, QuotaOut
 from core.services import quota, users
 
@@ -17,10 +19,10 @@ router = APIRouter(tags=["profile"])
 
 
 @router.get("/profile", response_model=ProfileOut)
-def read_profile(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> ProfileOut:
+def read_profile(principal: CurrentUser, store: StoreDep, policy: PolicyDep) -> ProfileOut:
     user = users.get_user(store, user_id=principal.user_id)
-    usage = quota.usage(store, user_id=principal.user_id, limits=quota.Limits.of(settings))
-    return ProfileOut.of_user(user, quota=QuotaOut.model_validate(usage))
+    usage = quota.usage(store, user_id=principal.user_id, limits=policy.synthesis.quota)
+    return ProfileOut.of_user(user, quota=QuotaOut.model_validate(asdict(usage)))
 
 
 @router.delete("/profile", status_code=status.HTTP_204_NO_CONTENT)

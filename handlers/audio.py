@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, SettingsDep, StoreDep, create_app
+from core.api import BlobsDep, CurrentUser, PolicyDep, StoreDep, create_app
 from core.schemas.speech import AudioFormatName, AudioOut, AudioPage
 from core.services import library
 
@@ -42,7 +42,7 @@ def download_audio(
     principal: CurrentUser,
     store: StoreDep,
     blobs: BlobsDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
     format: Annotated[
         AudioFormatName | None,
         Query(description="convert to this format (converted once, then cached; conversions are rate limited)"),
@@ -54,8 +54,7 @@ def download_audio(
         user_id=principal.user_id,
         audio_id=audio_id,
         fmt=format,
-        conversions_per_hour=settings.rate_limit_conversions_per_hour,
-        decode_slots=settings.max_parallel_decodes,
+        policy=policy.media,
     )
     return Response(
         content=out.data,

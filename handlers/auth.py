@@ -11,6 +11,7 @@ from mangum import Mangum
 from core.api import SettingsDep, StoreDep, create_app, limit_per_ip
 from core.schemas.auth import LoginRequest, Message, RefreshRequest, RegisterRequest, TokenPair, UserOut
 from core.services import sessions, users
+from core.services.policy import LOGIN, REGISTER
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -28,7 +29,7 @@ def _pair(tokens: sessions.IssuedTokens) -> TokenPair:
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    dependencies=[limit_per_ip("register", "rate_limit_register_per_hour", 3600)],
+    dependencies=[limit_per_ip(REGISTER)],
 )
 def register(body: RegisterRequest, store: StoreDep) -> UserOut:
     user = users.register(
@@ -37,9 +38,7 @@ def register(body: RegisterRequest, store: StoreDep) -> UserOut:
     return UserOut.of(user)
 
 
-@router.post(
-    "/login", response_model=TokenPair, dependencies=[limit_per_ip("login", "rate_limit_login_per_minute", 60)]
-)
+@router.post("/login", response_model=TokenPair, dependencies=[limit_per_ip(LOGIN)])
 def login(body: LoginRequest, store: StoreDep, settings: SettingsDep) -> TokenPair:
     return _pair(sessions.login(store, settings, login=body.username, password=body.password))
 

@@ -32,7 +32,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
+from core.api import BlobsDep, CurrentUser, EngineDep, PolicyDep, StoreDep, create_app
 from core.errors import AppError, ValidationFailed
 from core.responses import AudioStreamResponse, stream_headers
 from core.schemas.openai import (
@@ -44,7 +44,6 @@ from core.schemas.openai import (
     SpeechRequest,
 )
 from core.services import streams, synthesis
-from core.services.quota import Limits
 from core.tts.base import Engine
 
 log = logging.getLogger("chatterbox_api")
@@ -95,7 +94,6 @@ def sse_events(audio: streams.AudioStream) -> Iterator[bytes]:
     "/speech",
     response_class=StreamingResponse,
     responses={200: {"content": AUDIO_TYPES}},
-    dependencies=[limit_per_user("synthesis", "rate_limit_synthesis_per_minute", 60)],
 )
 def create_speech(
     body: SpeechRequest,
@@ -103,7 +101,7 @@ def create_speech(
     store: StoreDep,
     blobs: BlobsDep,
     engine: EngineDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
 ) -> StreamingResponse:
     _check_model(engine, body.model)
     streamed, stored = RESPONSE_FORMATS[body.response_format]
@@ -118,13 +116,11 @@ def create_speech(
         store,
         blobs,
         engine,
-        user_id=principal.user_id,
+        caller=principal.caller,
         request=request,
-        max_chars=min(MAX_INPUT_CHARS, settings.max_text_chars),
+        policy=policy.synthesis.capped(max_text_chars=MAX_INPUT_CHARS),  # applied there: rate limit, quota
         stream_format=streamed,
         stream_sample_rate=PCM_SAMPLE_RATE if streamed == "pcm" else None,
-        api_key_id=principal.api_key_id,
-        quota=Limits.of(settings),
     )
     headers = stream_headers(audio)
     if body.stream_format == "sse":

@@ -23,12 +23,11 @@ from fastapi import APIRouter, status
 from mangum import Mangum
 from pydantic import Field
 
-from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
+from core.api import BlobsDep, CurrentUser, EngineDep, PolicyDep, StoreDep, create_app
 from core.errors import ValidationFailed
 from core.responses import AudioStreamResponse, stream_headers
 from core.schemas.speech import AudioOut, SynthesizeRequest
 from core.services import streams, synthesis
-from core.services.quota import Limits
 
 router = APIRouter(tags=["synthesis"])
 STREAM_TYPES: dict[str, Any] = {t: {} for t in ("audio/wav", "audio/mpeg", "audio/ogg", "audio/flac", "audio/pcm")}
@@ -47,7 +46,6 @@ class SynthesizeBody(SynthesizeRequest):
     status_code=status.HTTP_201_CREATED,
     response_model=AudioOut,
     responses={200: {"content": STREAM_TYPES, "description": 'the audio itself, streamed ("stream": true)'}},
-    dependencies=[limit_per_user("synthesis", "rate_limit_synthesis_per_minute", 60)],
 )
 def synthesize(
     body: SynthesizeBody,
@@ -55,7 +53,7 @@ def synthesize(
     store: StoreDep,
     blobs: BlobsDep,
     engine: EngineDep,
-    settings: SettingsDep,
+    policy: PolicyDep,
 ) -> Any:
     if body.format == "pcm" and not body.stream:
         raise ValidationFailed(
@@ -69,19 +67,15 @@ def synthesize(
         format="wav" if body.format == "pcm" else body.format,
         engine_options={k: getattr(body, k) for k in synthesis.ENGINE_OPTIONS},
     )
-    common: dict[str, Any] = {
-        "user_id": principal.user_id,
-        "request": request,
-        "max_chars": settings.max_text_chars,
-        "api_key_id": principal.api_key_id,
-        "quota": Limits.of(settings),
-    }
+    caller, rules = principal.caller, policy.synthesis  # the services apply the rate limit and the quota
     if body.stream:
-        audio = streams.stream(store, blobs, engine, stream_format=body.format, **common)
+        audio = streams.stream(
+            store, blobs, engine, caller=caller, request=request, policy=rules, stream_format=body.format
+        )
         return AudioStreamResponse(
             iter(audio), close=audio.close, media_type=audio.content_type, headers=stream_headers(audio)
         )
-    return AudioOut.of(synthesis.synthesize(store, blobs, engine, **common))
+    return AudioOut.of(synthesis.synthesize(store, blobs, engine, caller=caller, request=request, policy=rules))
 
 
 app = create_app(router)

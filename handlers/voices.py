@@ -14,11 +14,12 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, UploadFile, status
 from mangum import Mangum
 
-from core.api import BlobsDep, CurrentUser, EngineDep, SettingsDep, StoreDep, create_app, limit_per_user
+from core.api import BlobsDep, CurrentUser, EngineDep, PolicyDep, SettingsDep, StoreDep, create_app, limit_per_user
 from core.edge import upload_route
 from core.errors import PayloadTooLarge, ValidationFailed
 from core.schemas.speech import VoiceId, VoiceList, VoiceOut
 from core.services import voices
+from core.services.policy import UPLOADS
 
 router = APIRouter(tags=["voices"])
 
@@ -32,7 +33,7 @@ def list_voices(principal: CurrentUser, store: StoreDep, engine: EngineDep) -> V
     "/voices",
     status_code=status.HTTP_201_CREATED,
     response_model=VoiceOut,
-    dependencies=[limit_per_user("uploads", "rate_limit_uploads_per_hour", 3600)],
+    dependencies=[limit_per_user(UPLOADS)],
 )
 @upload_route
 def create_voice(
@@ -41,6 +42,7 @@ def create_voice(
     blobs: BlobsDep,
     engine: EngineDep,
     settings: SettingsDep,
+    policy: PolicyDep,
     name: Annotated[str, Form(min_length=1, max_length=64)],
     file: Annotated[UploadFile, File(description="reference clip: WAV, FLAC, OGG or MP3, 3-60 s")],
     description: Annotated[str | None, Form(max_length=500)] = None,
@@ -58,8 +60,7 @@ def create_voice(
         name=name.strip() or "voice",
         description=description,
         data=data,
-        max_decoded_samples=settings.max_upload_decoded_samples,
-        decode_slots=settings.max_parallel_decodes,
+        policy=policy.media,
     )
     return VoiceOut.of_custom(voice, engine.capabilities)
 

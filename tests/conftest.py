@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from core import runtime
 from tests.support import servers
+from tests.support.clock import pinned_clock as pinned_clock  # the fixture, for every test module
 
 
 @pytest.fixture(autouse=True)

@@ -5,13 +5,14 @@ Contract:
   written by core.services.synthesis). `get` returns one; `history` returns a `History` page of them:
   audio ids are time-sortable, so a descending query lists newest first, paged by an opaque cursor.
 - Another user's audio id, or a malformed one, is indistinguishable from a missing one (404).
-- `download` returns the stored bytes for the stored format (or a name for the same stream: ogg and
-  opus). Another format is converted once and cached: the first download counts against the user's
-  `conversions_per_hour` (429 beyond), transcodes block by block inside one of `decode_slots`
-  process-wide slots, stores the converted blob next to the original (`AudioRecord.conversion_blob`)
-  and references it from the record's `conversions` ({format: key}) and `blob_keys`, by a write conditioned on the
-  record's `blob_keys` being as read; later downloads serve that blob with no encoding and no charge.
-  A conversion whose record vanished meanwhile removes its blob again (404).
+- `download` returns the stored bytes for the stored format (or a name for the same stream: ogg and opus).
+  Another format is converted once and cached: the first download counts against the user's conversions
+  rate (`policy.conversions`, a core.services.policy.MediaPolicy: 429 beyond), transcodes block by block
+  inside one of `policy.decode_slots` process-wide slots, stores the converted blob next to the original
+  (`AudioRecord.conversion_blob`) and references it from the record's `conversions` ({format: key}) and
+  `blob_keys`, by a write conditioned on the record's `blob_keys` being as read; later downloads serve
+  that blob with no encoding and no charge. A conversion whose record vanished meanwhile removes its blob
+  again (404).
 - `delete` removes the record first, conditioned on its `blob_keys` being as read (a conversion that
   lands in between makes it read again), then every blob it referenced, cached conversions included.
 """
@@ -24,13 +25,13 @@ from dataclasses import dataclass
 from core.errors import ConditionFailed, Conflict, NotFound
 from core.records import keys
 from core.records.audio import AudioRecord
+from core.services import limits
 from core.services.clock import ID_PATTERN
+from core.services.policy import MediaPolicy
 from core.storage import BlobNotFound, BlobStore, Cond, KVStore
 
 _ID = re.compile(ID_PATTERN)
 MAX_PAGE = 100
-CONVERSIONS_BUCKET = "conversions"
-CONVERSION_WINDOW_S = 3600
 _WRITE_TRIES = 8  # each retry follows another writer's change to blob_keys (one per format at most)
 
 
@@ -83,8 +84,7 @@ def download(
     user_id: str,
     audio_id: str,
     fmt: str | None = None,
-    conversions_per_hour: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> Download:
     from core.tts import codecs
 
@@ -98,8 +98,7 @@ def download(
             blobs,
             record,
             target,
-            conversions_per_hour=conversions_per_hour,
-            decode_slots=decode_slots,
+            policy=policy,
         )
     return Download(
         data=data,
@@ -125,23 +124,19 @@ def _convert(
     record: AudioRecord,
     target: str,
     *,
-    conversions_per_hour: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> bytes:
-    from core.services import limits
     from core.tts import codecs
 
     limits.hit(
         store,
-        bucket=CONVERSIONS_BUCKET,
+        rate=policy.conversions,
         key=record.user_id,
-        limit=conversions_per_hour,
-        window_s=CONVERSION_WINDOW_S,
-        message=f"Too many format conversions ({conversions_per_hour} per hour); download the stored "
+        message=f"Too many format conversions ({policy.conversions.limit} per hour); download the stored "
         f"format ({record.format}) or try again later",
     )
     source = _blob(blobs, record.blob_key, record.audio_id)
-    with codecs.decode_slot(limit=decode_slots):
+    with codecs.decode_slot(limit=policy.decode_slots):
         if record.format == "pcm":
             data = codecs.encode(codecs.decode_pcm(source, record.sample_rate), target)
         else:

@@ -1,52 +1,62 @@
 """Abuse limits kept in the key-value store, so they hold across processes and Lambda instances.
 
 Contract:
-- `hit(store, bucket=, key=, limit=, window_s=)`: fixed-window counter `RATE#<bucket>#<key>` /
-  `W#<window>` with a ttl at the window's end; the request that takes it over `limit` raises
-  `RateLimited` with Retry-After = seconds to the window's end. limit 0 = unlimited.
+- `Rate(bucket, window_s, limit)`: at most `limit` requests per key per fixed window of `window_s`
+  seconds; limit 0 = unlimited. The rates themselves are built from Settings in one place
+  (core.services.policy: `RateRule`s).
+- `hit(store, rate=, key=)`: counts one request on `RATE#<bucket>#<key>` / `W#<window>`
+  (core.records.keys.rate_window) with a ttl at the window's end; the request that takes it over the
+  limit raises `RateLimited` (429 rate_limited, details {limit, window_s}) with Retry-After = seconds to
+  the window's end.
 - Login lockout: `login_attempt` counts an attempt on `LOGINFAIL#<subject>` / `COUNT` with one atomic
   increment BEFORE the password is checked and returns the seconds left when the count is over the
   limit, so N parallel guesses evaluate at most `max_attempts` passwords per window (the window starts
   at the first attempt; a locked attempt does not extend it). `login_succeeded` resets the counter.
   The caller picks the subject: one per account whatever name form was used, one per unknown name.
-- The daily synthesis quota (characters and audio seconds) is core.services.quota.
+- Time is `core.services.clock.now()` (tests pin it). The daily synthesis quota is core.services.quota.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
 from core.errors import RateLimited
+from core.records import keys
+from core.services import clock
 from core.storage import KVStore
 
 
-def hit(store: KVStore, *, bucket: str, key: str, limit: int, window_s: int, message: str | None = None) -> int:
-    if limit <= 0:
+@dataclass(frozen=True)
+class Rate:
+    bucket: str
+    window_s: int
+    limit: int  # requests per key per window; 0 = unlimited
+
+
+def hit(store: KVStore, *, rate: Rate, key: str, message: str | None = None) -> int:
+    """Count one request of `key` against `rate`; returns the count (0 when unlimited) or raises 429."""
+    if rate.limit <= 0:
         return 0
-    now = int(time.time())
-    window = now // window_s
-    ends = (window + 1) * window_s
-    count = store.increment(f"RATE#{bucket}#{key}", f"W#{window}", "count", ttl=ends + 1)
-    if count > limit:
+    now = int(clock.now())
+    window = now // rate.window_s
+    ends = (window + 1) * rate.window_s
+    count = store.increment(*keys.rate_window(rate.bucket, key, window), "count", ttl=ends + 1)
+    if count > rate.limit:
         raise RateLimited(
-            message or f"Too many requests ({limit} per {window_s} s); try again later",
+            message or f"Too many requests ({rate.limit} per {rate.window_s} s); try again later",
             retry_after=ends - now,
-            details={"limit": limit, "window_s": window_s},
+            details={"limit": rate.limit, "window_s": rate.window_s},
         )
     return count
 
 
 # -- login lockout ---------------------------------------------------------------------------
-def _lock_key(subject: str) -> tuple[str, str]:
-    return f"LOGINFAIL#{subject}", "COUNT"
-
-
 def login_attempt(store: KVStore, *, subject: str, max_attempts: int, window_s: int) -> int | None:
     """Count one login attempt; seconds until the lockout ends when it is over the limit, else None."""
     if max_attempts <= 0:
         return None
-    pk, sk = _lock_key(subject)
-    now = int(time.time())
+    pk, sk = keys.login_failures(subject)
+    now = int(clock.now())
     count = store.increment(pk, sk, "count", ttl=now + window_s)
     if count <= max_attempts:
         return None
@@ -56,4 +66,4 @@ def login_attempt(store: KVStore, *, subject: str, max_attempts: int, window_s: 
 
 
 def login_succeeded(store: KVStore, *, subject: str) -> None:
-    store.delete(*_lock_key(subject))
+    store.delete(*keys.login_failures(subject))

@@ -1,7 +1,9 @@
 """Streamed synthesis: the audio of a request sent piece by piece while it is made, charged as it is sent.
 
 Contract:
-- `stream(...)` validates, resolves and reserves the quota like `synthesis.synthesize`, then pulls the
+- `stream(...)` applies the caller's policy exactly like `synthesis.synthesize` (the same
+  `synthesis.start`: synthesis rate limit, validation, voice, quota hold; 429s and 422s before any
+  work; `stream_format` is checked there too), then pulls the
   engine until the first encoded bytes exist before it returns, so bad requests and a failure on the
   first piece raise from the call itself (normal error responses). The returned `AudioStream` yields
   those bytes and then more as the engine makes them, in `stream_format` (one continuous encoder: see
@@ -29,8 +31,8 @@ from collections.abc import Generator, Iterator
 from typing import TYPE_CHECKING
 
 from core.records.audio import AudioRecord
-from core.services import quota as quotas
-from core.services.synthesis import Request, _Job, _job, _save
+from core.services.policy import Caller, SynthesisPolicy
+from core.services.synthesis import Job, Request, save, start
 from core.storage import BlobStore, KVStore
 from core.tts.base import Audio, Engine
 from core.tts.text import split_sentences
@@ -56,16 +58,14 @@ def piece_ends(text: str, pieces: list[str]) -> list[int]:
 class AudioStream:
     """Encoded audio bytes of one synthesis, piece by piece; see the module contract."""
 
-    def __init__(
-        self, store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, *, fmt: str, rate: int | None
-    ) -> None:
+    def __init__(self, store: KVStore, blobs: BlobStore, engine: Engine, job: Job, *, rate: int | None) -> None:
         from core.tts import codecs
         from core.tts.streaming import stream_rate
 
         self.audio_id = job.audio_id
         self.text = job.text
         self.options_ignored = list(job.ignored)
-        self.format = fmt
+        self.format = fmt = job.stream_format or job.request.format
         self.content_type = codecs.content_type(fmt)
         self.sample_rate = stream_rate(fmt, rate or engine.capabilities.sample_rate)  # exact once primed
         self.item: AudioRecord | None = None  # the stored record, once the engine is done
@@ -83,7 +83,7 @@ class AudioStream:
             self.sample_rate = self._encoder.sample_rate
         return self._encoder
 
-    def _run(self, store: KVStore, blobs: BlobStore, engine: Engine, job: _Job) -> Generator[bytes, None, None]:
+    def _run(self, store: KVStore, blobs: BlobStore, engine: Engine, job: Job) -> Generator[bytes, None, None]:
         import numpy as np
 
         from core.tts.codecs import resample
@@ -106,7 +106,7 @@ class AudioStream:
             rate = rate or engine.capabilities.sample_rate
             tail = self._encoder_for(rate).finish()
             whole = np.concatenate(samples) if samples else np.zeros(0, dtype=np.float32)
-            self.item = _save(store, blobs, engine, job, Audio(whole.astype(np.float32, copy=False), rate))
+            self.item = save(store, blobs, engine, job, Audio(whole.astype(np.float32, copy=False), rate))
             if tail:
                 yield tail
         finally:  # failed or abandoned (GeneratorExit): charged what was delivered, nothing stored
@@ -130,23 +130,19 @@ def stream(
     blobs: BlobStore,
     engine: Engine,
     *,
-    user_id: str,
+    caller: Caller,
     request: Request,
-    max_chars: int,
+    policy: SynthesisPolicy,
     stream_format: str | None = None,
     stream_sample_rate: int | None = None,
-    api_key_id: str | None = None,
-    quota: quotas.Limits = quotas.UNLIMITED,
 ) -> AudioStream:
-    """Start streaming: returns once the first bytes are ready (see the module contract)."""
-    from core.tts.streaming import check_stream_format
+    """Start streaming: returns once the first bytes are ready (see the module contract).
 
-    fmt = check_stream_format(stream_format or request.format)  # refused before any work
-    job = _job(
-        store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars, api_key_id=api_key_id, quota=quota
-    )
+    `stream_format` defaults to the stored format (`request.format`); `stream_sample_rate` to the engine's."""
+    fmt = stream_format or request.format
+    job = start(store, blobs, engine, caller=caller, request=request, policy=policy, stream_format=fmt)
     try:
-        return AudioStream(store, blobs, engine, job, fmt=fmt, rate=stream_sample_rate)
+        return AudioStream(store, blobs, engine, job, rate=stream_sample_rate)
     except BaseException:
         job.meter.finish()  # nothing was sent
         raise

@@ -2,10 +2,10 @@
 
 Contract:
 - Text must hold no control character but tab and newlines (422 invalid_text, `core.tts.text.check_text`),
-  is whitespace-normalised and must have 1..max_chars characters (ValidationFailed otherwise), and the
-  engine's estimate of its audio (`engine.estimate_seconds`, speed included) must not pass
-  MAX_AUDIO_SECONDS_PER_REQUEST (422 audio_too_long, details {estimated_seconds, limit_seconds}): all
-  checked in `prepare`, before any charge or engine work.
+  is whitespace-normalised and must have 1..`policy.max_text_chars` characters (ValidationFailed
+  otherwise), and the engine's estimate of its audio (`engine.estimate_seconds`, speed included) must
+  not pass `policy.max_audio_seconds` (MAX_AUDIO_SECONDS_PER_REQUEST; 422 audio_too_long, details
+  {estimated_seconds, limit_seconds}): all checked in `prepare`, before any charge or engine work.
 - Engine options the active engine does not honour are reported back in `options_ignored`, never
   silently dropped; so are options the caller's API accepts but does not use (`Request.ignored`, e.g.
   OpenAI's `instructions`). Speed and pitch (0.5..2.0) are honoured by every engine.
@@ -15,12 +15,16 @@ Contract:
   blob is removed.
   An engine failure writes nothing. Either both exist or neither does. A record made through an API
   key carries `api_key_id`.
-- Charging (core.services.quota): before the engine runs, the text's characters and the engine's
-  `estimate_seconds` are reserved against the user's daily quota (`quota`: a `quota.Limits`; 429
-  quota_exceeded when either would go over). A stored record settles the hold to the text's characters
-  and the audio's real seconds, and the API key's character count grows by the same characters; a job
-  that stores nothing is charged nothing. A process that dies mid-job leaves a hold that stops counting
-  after the grace period.
+- Policy (core.services.policy.SynthesisPolicy, required): `synthesize` and `streams.stream` apply it
+  themselves, whoever calls them. First the caller's synthesis rate (429 rate_limited with Retry-After,
+  before any other check or work), then the checks above (`max_text_chars`, `max_audio_seconds`), then
+  the daily quota: the text's characters and the engine's `estimate_seconds` are reserved against the
+  user's day (`policy.quota`; 429 quota_exceeded when either would go over). A stored record settles the
+  hold to the text's characters and the audio's real seconds, and the caller's API key's character count
+  grows by the same characters; a job that stores nothing is charged nothing. A process that dies
+  mid-job leaves a hold that stops counting after the grace period.
+- Job plumbing shared with core.services.streams: `start` (all the admission above, returns a `Job`
+  carrying the hold's `Meter`) and `save` (the store step above, which settles the meter).
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from typing import Any
 
 from core.errors import ValidationFailed
 from core.records.audio import AudioRecord
+from core.services import limits, voices
 from core.services import quota as quotas
-from core.services import voices
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import put_owned
+from core.services.policy import Caller, SynthesisPolicy
 from core.storage import MUST_NOT_EXIST, BlobStore, KVStore
 from core.tts import options as option_table
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
@@ -56,41 +61,32 @@ class Request:
 
 
 def prepare(
-    store: KVStore,
-    blobs: BlobStore,
-    engine: Engine,
-    *,
-    user_id: str,
-    request: Request,
-    max_chars: int,
-    max_audio_seconds: float | None = None,
+    store: KVStore, blobs: BlobStore, engine: Engine, *, user_id: str, request: Request, policy: SynthesisPolicy
 ) -> tuple[str, VoiceSpec, SynthesisOptions, list[str]]:
-    """Validate and resolve a request: (clean text, voice, options, ignored option names).
-
-    `max_audio_seconds` defaults to Settings' MAX_AUDIO_SECONDS_PER_REQUEST."""
+    """Validate and resolve a request: (clean text, voice, options, ignored option names)."""
     check_text(request.text)
     text = normalize(request.text)
     if not text:
         raise ValidationFailed("text: must contain at least one non-space character", code="text_empty")
-    if len(text) > max_chars:
-        raise ValidationFailed(f"text: {len(text)} characters; the limit is {max_chars}", code="text_too_long")
+    if len(text) > policy.max_text_chars:
+        raise ValidationFailed(
+            f"text: {len(text)} characters; the limit is {policy.max_text_chars}", code="text_too_long"
+        )
     given = {k: v for k, v in (request.engine_options or {}).items() if v is not None}
     supported = set(engine.capabilities.options)
     ignored = sorted({*(k for k in given if k not in supported), *request.ignored})
     options = SynthesisOptions(
         speed=request.speed, pitch=request.pitch, **{k: v for k, v in given.items() if k in supported}
     )
-    if max_audio_seconds is None:
-        from core.config import get_settings
-
-        max_audio_seconds = get_settings().max_audio_seconds_per_request
-    check_audio_length(engine.estimate_seconds(text, options), limit=max_audio_seconds, speed=options.speed)
+    check_audio_length(engine.estimate_seconds(text, options), limit=policy.max_audio_seconds, speed=options.speed)
     voice = voices.resolve(store, blobs, engine, user_id=user_id, voice_id=request.voice_id)
     return text, voice, options, ignored
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
+    """One admitted synthesis: what to make, for whom, and the meter that charges what gets delivered."""
+
     user_id: str
     audio_id: str
     text: str
@@ -100,9 +96,11 @@ class _Job:
     request: Request
     api_key_id: str | None
     meter: quotas.Meter  # charges the quota hold and the API key what gets delivered
+    stream_format: str | None  # the checked stream format, for a streamed job
 
 
-def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Audio) -> AudioRecord:
+def save(store: KVStore, blobs: BlobStore, engine: Engine, job: Job, audio: Audio) -> AudioRecord:
+    """Store the audio and its record (both or neither) and settle the job's meter to it."""
     from core.tts import codecs
 
     fmt = job.request.format
@@ -138,43 +136,43 @@ def _save(store: KVStore, blobs: BlobStore, engine: Engine, job: _Job, audio: Au
     return record
 
 
-def _job(
+def start(
     store: KVStore,
     blobs: BlobStore,
     engine: Engine,
     *,
-    user_id: str,
+    caller: Caller,
     request: Request,
-    max_chars: int,
-    api_key_id: str | None,
-    quota: quotas.Limits,
-) -> _Job:
+    policy: SynthesisPolicy,
+    stream_format: str | None = None,
+) -> Job:
+    """Admit a job, or refuse it before any work: rate limit, formats, `prepare`, quota hold (in that order)."""
     from core.tts import codecs
 
+    limits.hit(store, rate=policy.rate, key=caller.user_id)
     codecs.get_format(request.format)  # an unknown stored format is refused before any work
-    text, voice, options, ignored = prepare(store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars)
+    if stream_format is not None:
+        from core.tts.streaming import check_stream_format
+
+        stream_format = check_stream_format(stream_format)
+    text, voice, options, ignored = prepare(
+        store, blobs, engine, user_id=caller.user_id, request=request, policy=policy
+    )
     seconds = engine.estimate_seconds(text, options)
-    hold = quotas.reserve(store, user_id=user_id, characters=len(text), seconds=seconds, limits=quota)
-    meter = quotas.Meter(store, user_id=user_id, hold=hold, api_key_id=api_key_id)
-    return _Job(user_id, sortable_id(), text, voice, options, ignored, request, api_key_id, meter)
+    hold = quotas.reserve(store, user_id=caller.user_id, characters=len(text), seconds=seconds, limits=policy.quota)
+    meter = quotas.Meter(store, user_id=caller.user_id, hold=hold, api_key_id=caller.api_key_id)
+    return Job(
+        caller.user_id, sortable_id(), text, voice, options, ignored, request, caller.api_key_id, meter, stream_format
+    )
 
 
 def synthesize(
-    store: KVStore,
-    blobs: BlobStore,
-    engine: Engine,
-    *,
-    user_id: str,
-    request: Request,
-    max_chars: int,
-    api_key_id: str | None = None,
-    quota: quotas.Limits = quotas.UNLIMITED,
+    store: KVStore, blobs: BlobStore, engine: Engine, *, caller: Caller, request: Request, policy: SynthesisPolicy
 ) -> AudioRecord:
-    job = _job(
-        store, blobs, engine, user_id=user_id, request=request, max_chars=max_chars, api_key_id=api_key_id, quota=quota
-    )
+    """Make and store the audio of `request` for `caller`, under `policy` (see the module contract)."""
+    job = start(store, blobs, engine, caller=caller, request=request, policy=policy)
     try:
         audio = engine.synthesize(job.text, job.voice, job.options)
-        return _save(store, blobs, engine, job, audio)
+        return save(store, blobs, engine, job, audio)
     finally:
         job.meter.finish()  # nothing stored: nothing delivered, nothing charged

@@ -5,14 +5,14 @@ Contract:
   reference clip (normalised mono 24 kHz FLAC) and conditionals prepared per voice format.
 - `list_voices`: the active engine's built-ins (`BuiltinVoice`), then the user's `Voice` records,
   oldest first; handlers present them (core.schemas.speech.VoiceOut).
-- `create` -> the new `Voice`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be
-  silent. It is decoded within `max_decoded_samples` (channels x frames, checked from the header: 413
-  beyond) straight to mono 24 kHz block by block, and decoded and analysed inside one of
-  `decode_slots` process-wide slots, so memory is bounded by the mono clip, not by the source's
-  channels x rate. Conditionals are computed once here when the active engine can clone. Blobs are
-  written before the record and removed again if the record cannot be written: no orphans, no record
-  without its blobs. The record (and conditionals prepared later) is stored only while the account
-  exists (`owned.put_owned`): a voice whose account was deleted meanwhile answers 401
+- `create` -> the new `Voice`: the clip must decode (WAV, FLAC, OGG, MP3), last 3..60 s and not be silent.
+  It is decoded within `policy.max_decoded_samples` (a core.services.policy.MediaPolicy; channels x
+  frames, checked from the header: 413 beyond) straight to mono 24 kHz block by block, and decoded and
+  analysed inside one of `policy.decode_slots` process-wide slots, so memory is bounded by the mono clip,
+  not by the source's channels x rate. Conditionals are computed once here when the active engine can
+  clone. Blobs are written before the record and removed again if the record cannot be written: no
+  orphans, no record without its blobs. The record (and conditionals prepared later) is stored only while
+  the account exists (`owned.put_owned`): a voice whose account was deleted meanwhile answers 401
   `account_deleted` and leaves nothing.
 - `get_custom` -> the user's `Voice` (404 voice_not_found otherwise).
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
@@ -30,6 +30,7 @@ from core.records import keys
 from core.records.voices import Voice
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
 from core.services.owned import delete_with_blobs, put_owned
+from core.services.policy import MediaPolicy
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, KVStore
 from core.tts.base import Audio, BuiltinVoice, CloningUnsupported, Engine, VoiceSpec
 
@@ -83,12 +84,11 @@ def create(
     name: str,
     description: str | None,
     data: bytes,
-    max_decoded_samples: int,
-    decode_slots: int,
+    policy: MediaPolicy,
 ) -> Voice:
     from core.tts import codecs
 
-    reference = _reference_clip(data, max_decoded_samples=max_decoded_samples, decode_slots=decode_slots)
+    reference = _reference_clip(data, max_decoded_samples=policy.max_decoded_samples, decode_slots=policy.decode_slots)
     if reference.duration < MIN_SECONDS:
         raise ValidationFailed(
             f"Reference audio has only {reference.duration:.1f} s of sound; at least {MIN_SECONDS:.0f} s are needed",

@@ -19,6 +19,7 @@ from core import runtime
 from core.config import get_settings
 from tests.conftest import Users
 from tests.support import servers
+from tests.support.clock import fresh_window_start
 from tests.support.concurrency import parallel
 from tests.support.spies import spy
 from tests.support.template import table_create_args
@@ -41,11 +42,11 @@ def test_register_is_limited_per_ip_with_retry_after(client: TestClient, monkeyp
 
 
 def test_limits_hold_across_server_processes(tmp_path: Path) -> None:
+    """Both servers' clocks are pinned to the same instant: all attempts fall into one one-minute window."""
     env = {"DATA_DIR": str(tmp_path / "shared"), "RATE_LIMIT_LOGIN_PER_MINUTE": "5"}
-    with servers.api_server(env) as first, servers.api_server(env) as second:
+    at = fresh_window_start()
+    with servers.api_server(env, pinned_at=at) as first, servers.api_server(env, pinned_at=at) as second:
         assert httpx.post(f"{first}/auth/register", json=register_body("multi")).status_code == 201
-        if time.time() % 60 > 45:  # keep all attempts inside one fixed one-minute window
-            time.sleep(61 - time.time() % 60)
         codes = []
         for n in range(8):
             url = first if n % 2 == 0 else second

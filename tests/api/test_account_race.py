@@ -108,6 +108,7 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
     from core.config import get_settings
     from core.errors import Unauthorized
     from core.services import api_keys, users, voices
+    from core.services.policy import Policy
     from core.tts import codecs
     from core.tts.base import Audio
 
@@ -125,8 +126,7 @@ def test_a_voice_or_key_created_for_a_deleted_account_leaves_nothing(tmp_path: P
             name="v",
             description=None,
             data=codecs.encode(clip, "wav"),
-            max_decoded_samples=get_settings().max_upload_decoded_samples,
-            decode_slots=get_settings().max_parallel_decodes,
+            policy=Policy.of(get_settings()).media,
         )
     with pytest.raises(Unauthorized) as key_error:
         api_keys.create(store, user_id=user.id, name="k")

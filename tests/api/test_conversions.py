@@ -10,9 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.config import get_settings
 from core.records import keys
 from core.records.audio import AudioRecord
 from core.services import library
+from core.services.policy import MediaPolicy
 from core.storage import BlobNotFound
 from core.tts import codecs
 from tests.conftest import Users
@@ -89,8 +91,7 @@ def download(user: dict[str, Any], audio_id: str, fmt: str) -> library.Download:
         user_id=user["id"],
         audio_id=audio_id,
         fmt=fmt,
-        conversions_per_hour=10,
-        decode_slots=1,
+        policy=MediaPolicy.of(get_settings()),
     )
 
 

@@ -2,11 +2,11 @@
 
 Issue 10's reproductions: behind Render's proxy every visitor was one IP (one rate-limit bucket for the
 whole service), and on loopback any X-Forwarded-For got a fresh bucket (uvicorn trusts 127.0.0.1).
+The limits' clock is pinned (tests.support.clock), so each test's logins share one fixed minute.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,18 +17,13 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.config import Settings
 from tests.support import servers
+from tests.support.clock import PinnedClock, fresh_window_start
 
 
 def login(client: TestClient | httpx.Client, n: int, xff: str | None) -> int:
     headers = {"X-Forwarded-For": xff} if xff is not None else {}
     body = {"username": f"nobody{n}", "password": "not the password"}
     return client.post("/auth/login", json=body, headers=headers).status_code
-
-
-def inside_one_minute() -> None:
-    """The login limit counts per fixed minute: start far enough from its end."""
-    if time.time() % 60 > 45:
-        time.sleep(61 - time.time() % 60)
 
 
 @pytest.fixture
@@ -46,23 +41,24 @@ def behind_proxy(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
 def test_spoofed_forwarded_for_on_loopback_gets_no_fresh_bucket(tmp_path: Path) -> None:
     """A live server on 127.0.0.1 and a client that rotates X-Forwarded-For: one bucket all the same."""
     env = {"DATA_DIR": str(tmp_path / "data"), "RATE_LIMIT_LOGIN_PER_MINUTE": "3"}
-    with servers.api_server(env) as url, httpx.Client(base_url=url) as client:
-        inside_one_minute()
+    with servers.api_server(env, pinned_at=fresh_window_start()) as url, httpx.Client(base_url=url) as client:
         codes = [login(client, n, f"198.51.100.{n}") for n in range(5)]
     assert codes == [401, 401, 401, 429, 429]
 
 
-def test_untrusted_peer_forwarded_headers_are_ignored(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_untrusted_peer_forwarded_headers_are_ignored(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, pinned_clock: PinnedClock
+) -> None:
     monkeypatch.setenv("RATE_LIMIT_LOGIN_PER_MINUTE", "3")
     runtime.reset()
-    inside_one_minute()
     spoofs = ["198.51.100.1", "198.51.100.2", "for=198.51.100.3", "198.51.100.4"]
     codes = [login(client, n, xff) for n, xff in enumerate(spoofs)]
     assert codes == [401, 401, 401, 429]
 
 
-def test_trusted_proxy_gives_the_right_most_untrusted_address(behind_proxy: TestClient) -> None:
-    inside_one_minute()
+def test_trusted_proxy_gives_the_right_most_untrusted_address(
+    behind_proxy: TestClient, pinned_clock: PinnedClock
+) -> None:
     # The client controls everything left of what the proxy appended: rotating it changes nothing.
     codes = [login(behind_proxy, n, f"6.6.6.{n}, 203.0.113.7") for n in range(4)]
     assert codes == [401, 401, 401, 429]
@@ -106,7 +102,7 @@ def test_forwarded_proto_from_a_trusted_proxy_sets_https(behind_proxy: TestClien
     assert "strict-transport-security" not in behind_proxy.get("/health").headers
 
 
-def test_lambda_keys_on_api_gateways_source_ip(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lambda_keys_on_api_gateways_source_ip(monkeypatch: pytest.MonkeyPatch, pinned_clock: PinnedClock) -> None:
     """Through Mangum the peer is API Gateway's `sourceIp`; a client's X-Forwarded-For changes nothing."""
     from handlers import auth
     from tests.support.events import http_event, invoke
@@ -120,6 +116,5 @@ def test_lambda_keys_on_api_gateways_source_ip(monkeypatch: pytest.MonkeyPatch) 
         event["requestContext"]["http"]["sourceIp"] = source_ip
         return invoke(auth.handler, event)[0]
 
-    inside_one_minute()
     assert [lambda_login(n, "203.0.113.20") for n in range(3)] == [401, 401, 429]
     assert lambda_login(9, "203.0.113.21") == 401

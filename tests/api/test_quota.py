@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, cast
 
 import pytest
@@ -11,6 +10,7 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.tts.base import Engine
 from tests.conftest import Users
+from tests.support.clock import PinnedClock
 
 
 @pytest.fixture
@@ -71,9 +71,11 @@ def test_parallel_requests_never_exceed_the_quota(client: TestClient, users: Use
     alice = users.create("alice")
     store = runtime.store()
 
+    sixty = quotas.Limits(characters=60, audio_seconds=0, hold_grace_s=900)
+
     def charge(_: int) -> bool:
         try:
-            quotas.reserve(store, user_id=alice["id"], characters=7, seconds=0.5, limits=quotas.Limits(characters=60))
+            quotas.reserve(store, user_id=alice["id"], characters=7, seconds=0.5, limits=sixty)
         except Exception:
             return False
         return True
@@ -85,21 +87,22 @@ def test_parallel_requests_never_exceed_the_quota(client: TestClient, users: Use
 
 
 def test_synthesis_requests_are_limited_per_user(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, pinned_clock: PinnedClock
 ) -> None:
+    """The clock is pinned: every request falls into one fixed one-minute window, and the next one is fresh."""
     monkeypatch.setenv("RATE_LIMIT_SYNTHESIS_PER_MINUTE", "2")
     runtime.reset()
     alice, bob = users.create("alice"), users.create("bob")
-    if time.time() % 60 > 50:  # keep the requests inside one fixed one-minute window
-        time.sleep(61 - time.time() % 60)
     codes = [client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code for _ in range(3)]
     assert codes == [201, 201, 429]
     speech = client.post(
         "/v1/audio/speech", headers=alice["headers"], json={"model": "tts-1", "voice": "alloy", "input": "Hi."}
     )
     assert speech.status_code == 429
-    assert speech.headers["retry-after"]
+    assert speech.headers["retry-after"] == "59"  # 1 s into the pinned minute
     assert client.post("/synthesize", headers=bob["headers"], json={"text": "Hi."}).status_code == 201
+    pinned_clock.advance(60)  # the next minute
+    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code == 201
 
 
 def test_audio_seconds_are_a_quota_of_their_own(

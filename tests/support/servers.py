@@ -94,12 +94,15 @@ def moto_server() -> Iterator[str]:
 
 
 @contextmanager
-def api_server(env: dict[str, str], *, timeout: float = 120.0) -> Iterator[str]:
+def api_server(env: dict[str, str], *, timeout: float = 120.0, pinned_at: float | None = None) -> Iterator[str]:
     """`python local_server.py` (the server Render and the API image run: uvicorn with the edge's
-    timeouts, `core.edge.server`) on a free loopback port, with `env` added to the environment."""
+    timeouts, `core.edge.server`) on a free loopback port, with `env` added to the environment; with
+    `pinned_at`, its limits' clock stays at that epoch time (tests.support.clock)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "local_server.py"]
+    if pinned_at is not None:
+        command = [sys.executable, "-m", "tests.support.clock", repr(pinned_at)]
     env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port)}
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.config import Settings
 from core.errors import NotFound
 from core.records import keys
 from core.records.audio import AudioRecord
 from core.services import library
+from core.services.policy import MediaPolicy
 from core.storage import BlobNotFound, BlobStore, KVStore, LocalBlobStore
 from core.tts import codecs
 from core.tts.base import Audio
@@ -57,8 +59,11 @@ def stored(store: KVStore) -> AudioRecord | None:
     return None if item is None else AudioRecord.from_item(item)
 
 
+UNCAPPED = MediaPolicy.of(Settings(rate_limit_conversions_per_hour=0, max_parallel_decodes=1))
+
+
 def download(store: KVStore, blobs: BlobStore, fmt: str) -> library.Download:
-    return library.download(store, blobs, user_id=USER, audio_id=AUDIO, fmt=fmt, conversions_per_hour=0, decode_slots=1)
+    return library.download(store, blobs, user_id=USER, audio_id=AUDIO, fmt=fmt, policy=UNCAPPED)
 
 
 def exists(blobs: BlobStore, key: str) -> bool:

@@ -8,28 +8,28 @@ what it delivered; refusals name the limit they hit; both limits are enforced.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from core.errors import RateLimited
+from core.records import keys
 from core.services import quota
 from core.storage import KVStore
 
 USER = "u1"
+GRACE_S = 900
 
 
 def used(store: KVStore, limits: quota.Limits) -> tuple[int, float]:
-    shown: dict[str, Any] = quota.usage(store, user_id=USER, limits=limits)
-    return shown["used"], shown["audio_seconds"]["used"]
+    shown = quota.usage(store, user_id=USER, limits=limits)
+    return shown.used, shown.audio_seconds.used
 
 
 def holds(store: KVStore) -> int:
-    return len(store.query(f"USER#{USER}", sk_prefix=quota.HOLD_PREFIX).items)
+    return len(store.query(keys.user_pk(USER), sk_prefix=keys.HOLD).items)
 
 
 def test_a_hold_counts_until_finished_then_usage_is_what_was_delivered(store: KVStore) -> None:
-    limits = quota.Limits(characters=1000, audio_seconds=100)
+    limits = quota.Limits(characters=1000, audio_seconds=100, hold_grace_s=GRACE_S)
     hold = quota.reserve(store, user_id=USER, characters=120, seconds=9.0, limits=limits)
     assert hold is not None
     assert used(store, limits) == (120, 9.0)
@@ -67,7 +67,7 @@ def test_a_slow_owner_whose_hold_was_reclaimed_still_ends_at_what_it_delivered(s
 
 
 def test_refusals_name_the_limit_and_charge_nothing(store: KVStore) -> None:
-    limits = quota.Limits(characters=100, audio_seconds=10)
+    limits = quota.Limits(characters=100, audio_seconds=10, hold_grace_s=GRACE_S)
     with pytest.raises(RateLimited) as refused:
         quota.reserve(store, user_id=USER, characters=50, seconds=12.5, limits=limits)
     assert refused.value.code == "quota_exceeded"
@@ -81,6 +81,7 @@ def test_refusals_name_the_limit_and_charge_nothing(store: KVStore) -> None:
 
 
 def test_unlimited_counts_nothing(store: KVStore) -> None:
-    assert quota.reserve(store, user_id=USER, characters=10**6, seconds=10**5, limits=quota.UNLIMITED) is None
-    shown = quota.usage(store, user_id=USER, limits=quota.UNLIMITED)
-    assert (shown["used"], shown["remaining"], shown["audio_seconds"]["remaining"]) == (0, None, None)
+    off = quota.Limits(characters=0, audio_seconds=0, hold_grace_s=GRACE_S)  # both limits set to 0
+    assert quota.reserve(store, user_id=USER, characters=10**6, seconds=10**5, limits=off) is None
+    shown = quota.usage(store, user_id=USER, limits=off)
+    assert (shown.used, shown.remaining, shown.audio_seconds.remaining) == (0, None, None)

@@ -3,9 +3,9 @@
 `store` is `SqliteStore(":memory:")` (overriding tests/unit/conftest.py's file + DynamoDB pair: these
 tests are about the services' behaviour, which the store contract tests already prove
 backend-independent; one connection per thread, so these tests stay single-threaded), `blobs` a
-`LocalBlobStore` under tmp_path, `settings` with a fixed signing key, and `user_id` a user whose
-profile item exists (what `owned.put_owned` checks), written through its key so the library tests
-depend on no account service. Password hashing is the real argon2 (and bcrypt) with argon2's cost
+`LocalBlobStore` under tmp_path, `settings` with a fixed signing key, `engine` the real Piper engine on
+CPU, `user_id` a registered account, and `add_user` a bare profile item (what `owned.put_owned`
+checks) for tests that need no account service. Password hashing is the real argon2 (and bcrypt) with argon2's cost
 lowered, so a test that registers a few users takes milliseconds, not seconds; the production
 parameters are core.security's and tested in tests/unit/test_security.py.
 """
@@ -22,8 +22,10 @@ from pydantic import SecretStr
 from core import security
 from core.config import Settings
 from core.records import keys
+from core.services import users
 from core.storage import BlobStore, KVStore, LocalBlobStore
 from core.storage.sqlite import SqliteStore
+from core.tts.piper import PiperEngine
 
 _CHEAP = CryptContext(
     schemes=["argon2", "bcrypt"],
@@ -63,6 +65,18 @@ def add_user(store: KVStore, user_id: str) -> str:
     return user_id
 
 
+@pytest.fixture(scope="session")
+def engine() -> PiperEngine:
+    return PiperEngine()
+
+
+def register(store: KVStore, name: str) -> str:
+    """A new account's user id."""
+    return users.register(
+        store, username=name, email=f"{name}@example.com", password="correct horse battery", full_name=None
+    ).id
+
+
 @pytest.fixture
 def user_id(store: KVStore) -> str:
-    return add_user(store, "0000000001alice00000000000")
+    return register(store, "alice")

@@ -17,6 +17,8 @@ from core.records import keys
 from core.records.audio import AudioRecord
 from core.services import library
 from core.services.clock import sortable_id
+from core.services.limits import Rate
+from core.services.policy import MediaPolicy
 from core.storage import BlobStore, KVStore
 from core.tts import codecs
 from core.tts.base import Audio
@@ -53,10 +55,11 @@ def stored_audio(store: KVStore, blobs: BlobStore, user_id: str) -> AudioRecord:
     return record
 
 
+MEDIA = MediaPolicy(max_decoded_samples=10_000_000, decode_slots=1, conversions=Rate("conversions", 3600, 0))
+
+
 def download(store: KVStore, blobs: BlobStore, record: AudioRecord, fmt: str | None = None) -> library.Download:
-    return library.download(
-        store, blobs, user_id=record.user_id, audio_id=record.audio_id, fmt=fmt, conversions_per_hour=0, decode_slots=1
-    )
+    return library.download(store, blobs, user_id=record.user_id, audio_id=record.audio_id, fmt=fmt, policy=MEDIA)
 
 
 def test_audio_record_round_trips_and_names_its_keys() -> None:

@@ -18,6 +18,8 @@ from core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.records import keys
 from core.records.voices import Voice
 from core.services import voices
+from core.services.limits import Rate
+from core.services.policy import MediaPolicy
 from core.storage import BlobStore, KVStore
 from core.tts import codecs
 from core.tts.base import (
@@ -78,6 +80,9 @@ def clip(seconds: float = 4.0) -> bytes:
     return codecs.encode(Audio(tone.astype(np.float32), 24000), "wav")
 
 
+MEDIA = MediaPolicy(max_decoded_samples=10_000_000, decode_slots=1, conversions=Rate("conversions", 3600, 0))
+
+
 def create(store: KVStore, blobs: BlobStore, engine: ToneEngine, user_id: str, data: bytes | None = None) -> Voice:
     return voices.create(
         store,
@@ -87,8 +92,7 @@ def create(store: KVStore, blobs: BlobStore, engine: ToneEngine, user_id: str, d
         name="Mine",
         description="my voice",
         data=clip() if data is None else data,
-        max_decoded_samples=10_000_000,
-        decode_slots=1,
+        policy=MEDIA,
     )
 
 

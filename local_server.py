@@ -11,6 +11,7 @@ SWEEP_INTERVAL_MINUTES, during the app's lifespan); all behaviour lives in handl
 from __future__ import annotations
 
 from core.api import create_app
+from core.edge.server import serve
 from core.maintenance.schedule import with_sweeper
 from handlers import account, api_keys, audio, auth, openai_speech, status, synthesize, voices, web
 
@@ -29,8 +30,6 @@ app.router.lifespan_context = with_sweeper(app.router.lifespan_context)
 
 
 def main() -> None:
-    from core.edge.server import serve
-
     serve("local_server:app")
 
 

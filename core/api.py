@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
@@ -35,7 +36,7 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
-from core.services import limits
+from core.services import api_keys, limits, sessions
 from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
@@ -194,10 +195,6 @@ async def current_principal(
     count) go through the thread pool so the event loop never waits on I/O or a write lock."""
     if credentials is None or not credentials.credentials:
         raise Unauthorized("Not authenticated", code="not_authenticated", headers={"WWW-Authenticate": "Bearer"})
-    from starlette.concurrency import run_in_threadpool
-
-    from core.services import api_keys, sessions
-
     token = credentials.credentials
     if api_keys.looks_like_key(token):
         user_id, key_id = await run_in_threadpool(api_keys.authenticate, store, token=token)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from core.config import get_settings, reset_settings
 from core.storage import BlobStore, KVStore, make_blobs, make_store
+from core.tts import make_engine
 
 if TYPE_CHECKING:
     from core.tts.base import Engine
@@ -45,8 +46,6 @@ def engine() -> Engine:
     if _engine is None:
         with _lock:
             if _engine is None:
-                from core.tts import make_engine
-
                 _engine = make_engine(get_settings())
     return _engine
 

@@ -13,14 +13,13 @@ import json
 import logging
 import sys
 
+from core import runtime
+from core.config import get_settings
 from core.errors import AppError
+from core.maintenance import sweep
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core import runtime
-    from core.config import get_settings
-    from core.maintenance import sweep
-
     parser = argparse.ArgumentParser(prog="python -m core.maintenance", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("sweep", help="remove orphan partitions, stale .tmp files and unreferenced blobs")

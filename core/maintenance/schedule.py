@@ -15,6 +15,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from core import runtime
+from core.config import get_settings
+from core.maintenance import sweep
+
 log = logging.getLogger("core.maintenance")
 
 
@@ -46,10 +50,6 @@ class Sweeper:
 
 def run_configured() -> object:
     """One sweep with the process's store, blobs and Settings."""
-    from core import runtime
-    from core.config import get_settings
-    from core.maintenance import sweep
-
     return sweep(runtime.store(), runtime.blobs(), grace_s=get_settings().sweep_grace_minutes * 60)
 
 
@@ -58,8 +58,6 @@ def with_sweeper(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
     @asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[Any]:
-        from core.config import get_settings
-
         minutes = get_settings().sweep_interval_minutes
         sweeper = Sweeper(run_configured, interval_s=minutes * 60) if minutes > 0 else None
         if sweeper is not None:

@@ -26,6 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from core.errors import BadRequest
+
 Item = dict[str, Any]
 MAX_TRANSACT_ITEMS = 25
 TTL_ATTR = "ttl"
@@ -135,8 +137,6 @@ def encode_cursor(sk: str) -> str:
 
 
 def decode_cursor(cursor: str) -> str:
-    from core.errors import BadRequest
-
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         sk = base64.urlsafe_b64decode(padded.encode()).decode()
@@ -153,8 +153,6 @@ def encode_key_cursor(pk: str, sk: str) -> str:
 
 
 def decode_key_cursor(cursor: str) -> tuple[str, str]:
-    from core.errors import BadRequest
-
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()).decode())

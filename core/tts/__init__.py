@@ -1,13 +1,16 @@
 """Speech engines behind one protocol (core.tts.base) and the factory that picks one from Settings.
 
 Contract: `make_engine(settings)` returns the engine named by TTS_ENGINE without loading any model
-(engines load lazily on first use); engine modules are imported only here, inside the function, so
-importing core.tts stays light.
+(engines load lazily on first use). Importing core.tts stays light: Piper's module loads onnxruntime
+and its voices on first use, so it is imported here; the Chatterbox and RunPod modules load numpy at
+import, so they are imported inside the factory, only when chosen.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from core.tts.piper import PiperEngine
 
 if TYPE_CHECKING:
     from core.config import Settings
@@ -23,6 +26,4 @@ def make_engine(settings: Settings) -> Engine:
         from core.tts.runpod import RunPodEngine
 
         return RunPodEngine.from_settings(settings)
-    from core.tts.piper import PiperEngine
-
     return PiperEngine(voices_dir=settings.piper_voices_dir)

@@ -12,27 +12,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from mangum import Mangum
-from pydantic import BaseModel
 
 import core
 from core import runtime
 from core.api import SettingsDep, create_app
 from core.errors import AppError
+from core.schemas.status import HealthOut, StatusOut
 
 router = APIRouter(tags=["status"])
-
-
-class StatusOut(BaseModel):
-    name: str
-    version: str
-    engine: str
-    environment: str
-    docs: str
-
-
-class HealthOut(BaseModel):
-    status: str
-    checks: dict[str, str]
 
 
 @router.get("/", response_model=StatusOut)

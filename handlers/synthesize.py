@@ -17,28 +17,19 @@ lazily on the first request, never at import.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, status
 from mangum import Mangum
-from pydantic import Field
 
 from core.api import BlobsDep, CurrentUser, EngineDep, PolicyDep, StoreDep, create_app
 from core.errors import ValidationFailed
 from core.responses import AudioStreamResponse, stream_headers
-from core.schemas.speech import AudioOut, SynthesizeRequest
+from core.schemas.speech import AudioOut, SynthesizeBody
 from core.services import streams, synthesis
 
 router = APIRouter(tags=["synthesis"])
 STREAM_TYPES: dict[str, Any] = {t: {} for t in ("audio/wav", "audio/mpeg", "audio/ogg", "audio/flac", "audio/pcm")}
-
-
-class SynthesizeBody(SynthesizeRequest):
-    # Widens the stored formats by pcm, which exists only as a stream (mypy: a deliberate override).
-    format: Literal["wav", "mp3", "ogg", "flac", "pcm"] = Field(  # type: ignore[assignment]
-        default="wav", description="pcm (raw 16-bit LE mono) only with stream: true; stored as wav"
-    )
-    stream: bool = Field(default=False, description="send the audio itself, chunk by chunk, as it is made")
 
 
 @router.post(

@@ -90,6 +90,14 @@ class SynthesizeRequest(BaseModel):
     format: AudioFormatName = "wav"
 
 
+class SynthesizeBody(SynthesizeRequest):
+    # Widens the stored formats by pcm, which exists only as a stream (mypy: a deliberate override).
+    format: Literal["wav", "mp3", "ogg", "flac", "pcm"] = Field(  # type: ignore[assignment]
+        default="wav", description="pcm (raw 16-bit LE mono) only with stream: true; stored as wav"
+    )
+    stream: bool = Field(default=False, description="send the audio itself, chunk by chunk, as it is made")
+
+
 class AudioOut(BaseModel):
     audio_id: str
     duration: float

@@ -29,9 +29,8 @@ Contract:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from core.errors import ValidationFailed
 from core.records.audio import AudioRecord
@@ -56,7 +55,7 @@ class Request:
     speed: float = 1.0
     pitch: float = 1.0
     format: str = "wav"  # the stored (library) format
-    engine_options: dict[str, Any] | None = None
+    engine_options: Mapping[str, float | int | None] | None = None  # by name, from core.tts.options' table
     ignored: Sequence[str] = ()  # options the calling API accepted but does not use
 
 
@@ -75,9 +74,8 @@ def prepare(
     given = {k: v for k, v in (request.engine_options or {}).items() if v is not None}
     supported = set(engine.capabilities.options)
     ignored = sorted({*(k for k in given if k not in supported), *request.ignored})
-    options = SynthesisOptions(
-        speed=request.speed, pitch=request.pitch, **{k: v for k, v in given.items() if k in supported}
-    )
+    honoured = {k: v for k, v in given.items() if k in supported}  # names and kinds: core.tts.options' table
+    options = option_table.with_values(SynthesisOptions(speed=request.speed, pitch=request.pitch), honoured)
     check_audio_length(engine.estimate_seconds(text, options), limit=policy.max_audio_seconds, speed=options.speed)
     voice = voices.resolve(store, blobs, engine, user_id=user_id, voice_id=request.voice_id)
     return text, voice, options, ignored

@@ -24,7 +24,7 @@ Contract:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import Field, dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -119,3 +119,14 @@ def wire(options: SynthesisOptions) -> dict[str, float]:
     """The options as the RunPod worker's `options` object: every option that has a value."""
     values = {name: getattr(options, name) for name in OPTIONS}
     return {name: value for name, value in values.items() if value is not None}
+
+
+def with_values(base: SynthesisOptions, values: Mapping[str, float | int | None]) -> SynthesisOptions:
+    """`base` with the options named in `values` set (each name a row of the table; None keeps the default).
+
+    Kinds and ranges are the request schemas' and `check`'s to enforce; an unknown name is a bug (KeyError)."""
+    unknown = sorted(set(values) - set(OPTIONS))
+    if unknown:
+        raise KeyError(f"not synthesis options: {unknown}")
+    changes: dict[str, Any] = {name: value for name, value in values.items() if value is not None}
+    return replace(base, **changes)

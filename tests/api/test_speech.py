@@ -20,6 +20,7 @@ from core.tts import codecs
 from core.tts.base import Audio, SynthesisOptions, VoiceSpec
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
+from tests.support.fake_engine import EngineSeam, FakeEngine
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
 
@@ -295,30 +296,9 @@ def test_other_users_audio_is_404_like_missing(client: TestClient, users: Users)
     assert client.get(f"/audio/{audio_id}", headers=alice["headers"]).status_code == 200
 
 
-class _Broken:
-    """Test double: an engine that crashes mid-job (no real engine fails on demand)."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.capabilities = real.capabilities
-
-    def voices(self) -> Any:
-        return self.real.voices()
-
-    def estimate_seconds(self, text: str, options: Any) -> float:
-        return float(self.real.estimate_seconds(text, options))
-
-    def synthesize(self, *args: Any) -> Any:
-        from core.errors import EngineError
-
-        raise EngineError("Speech engine failed: out of memory")
-
-
 @pytest.fixture
-def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import runtime as rt
-
-    monkeypatch.setattr(rt, "_engine", _Broken(rt.engine()))
+def broken_engine(install_engine: EngineSeam) -> None:
+    install_engine(FakeEngine(fail_from_call=1))  # a test double: an engine that fails every job
 
 
 def test_engine_failure_writes_nothing(

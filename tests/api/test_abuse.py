@@ -22,10 +22,7 @@ from tests.support import servers
 from tests.support.concurrency import parallel
 from tests.support.spies import spy
 from tests.support.template import table_create_args
-
-
-def register_body(name: str) -> dict[str, Any]:
-    return {"username": name, "email": f"{name}@example.com", "password": "long enough password", "full_name": None}
+from tests.support.users import create_at, login, register_body
 
 
 # -- rate limits ---------------------------------------------------------------------------------
@@ -49,8 +46,8 @@ def test_limits_hold_across_server_processes(tmp_path: Path) -> None:
         codes = []
         for n in range(8):
             url = first if n % 2 == 0 else second
-            login = {"username": "multi", "password": "long enough password"}
-            codes.append(httpx.post(f"{url}/auth/login", json=login).status_code)
+            with httpx.Client(base_url=url) as web:
+                codes.append(login(web, "multi").status_code)
         assert codes == [200] * 5 + [429] * 3
 
 
@@ -65,7 +62,7 @@ def test_login_lockout_does_not_reveal_whether_the_user_exists(
     answers: dict[str, list[tuple[int, str]]] = {"victim": [], "ghost": []}
     for name in answers:
         for _ in range(4):
-            response = client.post("/auth/login", json={"username": name, "password": "wrong guess!"})
+            response = login(client, name, password="wrong guess!")
             answers[name].append((response.status_code, response.json()["error"]["code"]))
     assert answers["victim"] == answers["ghost"]
     assert [status for status, _ in answers["victim"]] == [401, 401, 401, 429]
@@ -73,8 +70,8 @@ def test_login_lockout_does_not_reveal_whether_the_user_exists(
     calls: list[str] = []
     real_verify = security._context().verify
     monkeypatch.setattr(security._context(), "verify", spy(calls, real_verify, mark="verify"))
-    locked_real = client.post("/auth/login", json={"username": "victim", "password": "the right password"})
-    locked_ghost = client.post("/auth/login", json={"username": "ghost", "password": "the right password"})
+    locked_real = login(client, "victim", password="the right password")
+    locked_ghost = login(client, "ghost", password="the right password")
     assert locked_real.status_code == locked_ghost.status_code == 429
     assert locked_real.json() == locked_ghost.json()
     assert locked_real.headers["retry-after"]
@@ -213,21 +210,18 @@ def test_parallel_registrations_of_one_name_make_one_account(live: str) -> None:
         8,
         lambda i: (
             httpx.post(
-                f"{live}/auth/register", json={**register_body("same"), "email": f"same{i}@example.com"}, timeout=60
+                f"{live}/auth/register", json=register_body("same", email=f"same{i}@example.com"), timeout=60
             ).status_code
         ),
     )
     assert sorted(codes) == [201] + [409] * 7
-    logins = [
-        httpx.post(f"{live}/auth/login", json={"username": "same", "password": "long enough password"}).status_code
-    ]
-    assert logins == [200]
+    with httpx.Client(base_url=live) as web:
+        assert login(web, "same").status_code == 200
 
 
 def test_parallel_refresh_with_one_token_rotates_once(live: str) -> None:
     """One rotation wins; the others are reuses within the grace window and get the winner's pair."""
-    httpx.post(f"{live}/auth/register", json=register_body("racer"))
-    tokens = httpx.post(f"{live}/auth/login", json={"username": "racer", "password": "long enough password"}).json()
+    tokens = create_at(live, "racer")["tokens"]
     pairs: list[str] = []
 
     def one(_: int) -> int:
@@ -240,9 +234,7 @@ def test_parallel_refresh_with_one_token_rotates_once(live: str) -> None:
 
 
 def test_parallel_synthesis_keeps_every_record_and_blob(live: str, tmp_path: Path) -> None:
-    httpx.post(f"{live}/auth/register", json=register_body("busy"))
-    tokens = httpx.post(f"{live}/auth/login", json={"username": "busy", "password": "long enough password"}).json()
-    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+    headers = create_at(live, "busy")["headers"]
     results: list[dict[str, Any]] = []
     lock = threading.Lock()
 
@@ -280,9 +272,7 @@ def test_stopped_dynamodb_answers_503_and_health_says_so(tmp_path: Path) -> None
             "DYNAMODB_ENDPOINT_URL": moto,
         }
         with servers.api_server(env) as url:
-            assert httpx.post(f"{url}/auth/register", json=register_body("dyn")).status_code == 201
-            login = {"username": "dyn", "password": "long enough password"}
-            tokens = httpx.post(f"{url}/auth/login", json=login).json()
+            tokens = create_at(url, "dyn")["tokens"]
             assert httpx.get(f"{url}/health").status_code == 200
             servers.stop_by_url(moto)  # the DynamoDB-protocol server dies under the running API
             down = httpx.post(f"{url}/auth/register", json=register_body("later"), timeout=60)

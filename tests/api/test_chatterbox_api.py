@@ -20,6 +20,7 @@ from core.tts import codecs
 from core.tts.base import Audio
 from tests.conftest import Users
 from tests.support import chatterbox_ckpt
+from tests.support.fake_engine import EngineSeam
 from tests.support.spies import spy
 
 pytestmark = pytest.mark.slow
@@ -41,11 +42,13 @@ def loaded_engine(checkpoint_dir: str) -> Any:
 
 
 @pytest.fixture
-def chatterbox(monkeypatch: pytest.MonkeyPatch, loaded_engine: Any, checkpoint_dir: str) -> None:
+def chatterbox(
+    monkeypatch: pytest.MonkeyPatch, install_engine: EngineSeam, loaded_engine: Any, checkpoint_dir: str
+) -> None:
     monkeypatch.setenv("TTS_ENGINE", "chatterbox")
     monkeypatch.setenv("CHATTERBOX_CHECKPOINT_DIR", checkpoint_dir)
     runtime.reset()
-    monkeypatch.setattr(runtime, "_engine", loaded_engine)
+    install_engine(loaded_engine)
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +114,12 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
 
 
 def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, loaded_engine: Any, checkpoint_dir: str
+    client: TestClient,
+    users: Users,
+    monkeypatch: pytest.MonkeyPatch,
+    install_engine: EngineSeam,
+    loaded_engine: Any,
+    checkpoint_dir: str,
 ) -> None:
     alice = users.create("alice")
     voice = client.post(
@@ -120,7 +128,7 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     assert voice["available"] is False  # Piper: kept, honestly marked unusable
     monkeypatch.setenv("TTS_ENGINE", "chatterbox")
     monkeypatch.setenv("CHATTERBOX_CHECKPOINT_DIR", checkpoint_dir)
-    monkeypatch.setattr(runtime, "_engine", loaded_engine)
+    install_engine(loaded_engine)
     prepared: list[int] = []
     real_prepare = loaded_engine.prepare_voice
     monkeypatch.setattr(loaded_engine, "prepare_voice", spy(prepared, real_prepare, mark=1))

@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.servers import api_server
 from tests.support.tokens import expired_copy
+from tests.support.users import create_at
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -30,20 +31,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium is not installed (infra/scripts/install_browser.sh)"),
 ]
-
-
-def _login(url: str, username: str) -> dict[str, str]:
-    user = {
-        "username": username,
-        "email": f"{username}@example.com",
-        "password": "returning-visitor",
-        "full_name": None,
-    }
-    assert httpx.post(f"{url}/auth/register", json=user).status_code == 201
-    tokens: dict[str, str] = httpx.post(
-        f"{url}/auth/login", json={"username": username, "password": user["password"]}
-    ).json()
-    return tokens
 
 
 def _speech_clip() -> bytes:
@@ -68,7 +55,7 @@ def test_register_synthesize_play_delete_and_refresh(tmp_path: Path) -> None:
     clip.write_bytes(_speech_clip())
     with api_server({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": SECRET}) as url:
         assert httpx.get(f"{url}/app").headers["content-type"].startswith("text/html")
-        returning = _login(url, "returning")
+        returning = create_at(url, "returning")["tokens"]
         config: dict[str, Any] = {
             "url": url,
             "chromium": str(CHROMIUM),

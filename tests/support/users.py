@@ -18,6 +18,7 @@ Contract:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import httpx
@@ -36,6 +37,9 @@ class Response(Protocol):
 
     @property
     def text(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
     def json(self) -> Any: ...
 

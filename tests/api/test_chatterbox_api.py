@@ -16,6 +16,7 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from core import runtime
+from core.storage import BlobNotFound
 from core.tts import codecs
 from core.tts.base import Audio
 from tests.conftest import Users
@@ -94,7 +95,7 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
     item = runtime.store().get(f"USER#{alice['id']}", f"VOICE#{voice['id']}")
     assert item is not None
     conditionals_key = item["conditionals"]["chatterbox-conds-v1"]
-    assert runtime.blobs().exists(conditionals_key)
+    assert runtime.blobs().get(conditionals_key)  # stored (a missing key raises BlobNotFound)
 
     read: list[str] = []
     real_get = runtime.blobs().get
@@ -140,4 +141,5 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     assert item is not None
     assert set(item["conditionals"]) == {"chatterbox-conds-v1"}
     assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
-    assert not runtime.blobs().exists(item["conditionals"]["chatterbox-conds-v1"])
+    with pytest.raises(BlobNotFound):
+        runtime.blobs().get(item["conditionals"]["chatterbox-conds-v1"])

@@ -12,7 +12,7 @@ import soundfile as sf
 
 from core.errors import UnsupportedMediaType, ValidationFailed
 from core.tts import codecs
-from tests.support.signals import dominant_hz, sf_bytes, tone
+from tests.support.signals import dominant_hz, flac_claiming, sf_bytes, tone
 
 
 @pytest.fixture
@@ -53,14 +53,6 @@ def test_too_long_is_refused_from_the_header(no_sample_reads: list[int]) -> None
         codecs.decode(codecs.encode(tone(3.0), "wav"), max_duration_s=2.5)
     assert info.value.code == codecs.TOO_LONG_CODE
     assert no_sample_reads == []
-
-
-def flac_claiming(total_samples: int) -> bytes:
-    """A real 1 s FLAC whose STREAMINFO states another total sample count (36 bits at byte 21)."""
-    data = bytearray(codecs.encode(tone(1.0, 16000), "flac"))
-    data[21] = (data[21] & 0xF0) | ((total_samples >> 32) & 0x0F)
-    data[22:26] = (total_samples & 0xFFFFFFFF).to_bytes(4, "big")
-    return bytes(data)
 
 
 def test_flac_header_claiming_hours_is_refused_before_decoding(no_sample_reads: list[int]) -> None:

@@ -33,12 +33,12 @@ TEXT = "Hello world, this is a test."
 CHUNK_SECONDS = DEFAULT_STOP_AFTER / 25.0  # S3 speech tokens run at 25 per second
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def checkpoint(chatterbox_checkpoint: Path) -> Path:
     return chatterbox_checkpoint
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def engine(chatterbox_engine: ChatterboxEngine) -> ChatterboxEngine:
     return chatterbox_engine  # one model for the unit layer (tests/unit/conftest.py)
 

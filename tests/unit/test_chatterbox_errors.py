@@ -22,7 +22,7 @@ BUILTIN = VoiceSpec(builtin_id=DEFAULT_VOICE_ID)
 TEXT = "Hello world, this is a test."
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def engine(chatterbox_engine: ChatterboxEngine) -> ChatterboxEngine:
     return chatterbox_engine  # one model for the unit layer (tests/unit/conftest.py)
 

@@ -18,8 +18,9 @@ import sys
 import time
 import traceback
 
-from bench import BENCHMARKS
-from bench.common import PYTHON, ROOT, Result, code_version, machine_info, parse_profile, print_result, save
+from bench import BENCHMARKS, PYTHON, ROOT
+from bench.machine import code_version, machine_info
+from bench.results import Result, parse_profile, print_result, save
 
 
 def run_one(name: str, argv: list[str]) -> bool:

@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import time
 
-from bench.common import Figure, Profile, Result, RssSampler, Server, Table, proc_status_mib, register_user, temp_dir
+from bench.machine import RssSampler, proc_status_mib
+from bench.results import Figure, Profile, Result, Table
+from bench.servers import Server, temp_dir
 from bench.texts import text_of_length
+from tests.support.users import create_at
 
 LIMIT_MIB = 512.0
 
@@ -38,7 +41,7 @@ def run(profile: Profile) -> Result:
     result = Result("abuse_memory", "Hostile texts: server memory and audio cost", profile.name)
     rows: list[list[object]] = []
     with temp_dir("abuse") as tmp, Server("local_server:app", tmp / "data") as server:
-        headers = register_user(server.url)
+        headers = create_at(server.url, "bench")["headers"]
         with httpx.Client(base_url=server.url, headers=headers, timeout=900) as client:
             client.post("/synthesize", json={"text": "Ready.", "format": "wav"}).raise_for_status()
             idle = proc_status_mib(server.pid)

@@ -23,22 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import (
-    SECRET_KEY,
-    Figure,
-    LoadResult,
-    Profile,
-    Result,
-    Server,
-    Table,
-    load_test,
-    median,
-    per_call_us,
-    ratio,
-    register_user,
-    temp_dir,
-)
+from bench.loadgen import LoadResult, load_test
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import SECRET_KEY, Server, temp_dir
+from bench.stats import median, per_call_us
 from bench.texts import SENTENCE
+from tests.support.users import create_at
 
 BAR = 0.5
 CONNECTIONS = 8
@@ -143,7 +133,7 @@ def run(profile: Profile) -> Result:
             Server("bench.baseline_jwt_app:app", tmp / "base", ready_path="/health") as base,
             Server("bench.async_deps_app:app", tmp / "api") as variant,
         ):
-            headers = register_user(api.url)
+            headers = create_at(api.url, "bench")["headers"]
             import httpx
 
             with httpx.Client(base_url=api.url, headers=headers, timeout=120) as client:

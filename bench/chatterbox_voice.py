@@ -27,7 +27,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from bench.common import Figure, Profile, Result, Table, median, ratio, temp_dir
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import temp_dir
+from bench.stats import median
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # chatterbox's per-token progress bar; read when tqdm is imported
 warnings.filterwarnings("ignore", category=FutureWarning)  # deprecations inside chatterbox's dependencies

@@ -18,37 +18,25 @@ path parameters, else their first route with an empty JSON body (answered with a
 
 from __future__ import annotations
 
-import importlib
 import json
 import random
 import subprocess
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    PYTHON,
-    ROOT,
-    Figure,
-    Profile,
-    Result,
-    Table,
-    bench_env,
-    median,
-    ratio,
-    temp_dir,
-)
-from bench.fixtures import DirectUser, direct_user, insert_history
-from bench.texts import SENTENCE
+from bench import PYTHON, ROOT
+from bench.cold_start_events import BASELINE, REAL_SYNTH, Target, event_for, expected_status, handler_modules
+from bench.fixtures import direct_user, insert_history
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import bench_env, temp_dir
+from bench.stats import median
 
 BAR = 1.5
 MUST_NOT = ("torch", "onnxruntime")
 HEAVY = ("torch", "chatterbox", "onnxruntime", "piper", "perth", "scipy", "parselmouth", "librosa")
-BASELINE = "bench.baseline_handler"
-REAL_SYNTH = "handlers.synthesize+synthesis"
 
 CHILD = """
 import time
@@ -72,71 +60,6 @@ after_event = sorted({n.split('.')[0] for n in sys.modules})
 print(json.dumps({'import_s': t1 - t0, 'event_s': t2 - t1, 'status': response['statusCode'],
                   'after_import': after_import, 'after_event': after_event}))
 """
-
-
-def handler_modules() -> list[str]:
-    return sorted(
-        f"handlers.{p.stem}" for p in (ROOT / "handlers").glob("*.py") if p.stem not in ("__init__", "runpod_worker")
-    )
-
-
-@dataclass
-class Target:
-    label: str
-    module: str
-    expect: int | None
-
-
-def _event(target: Target, user: DirectUser) -> dict[str, Any]:
-    from tests.support.events import http_event
-
-    auth = user.headers
-    if target.label == BASELINE:
-        return http_event("GET", "/hello")
-    if target.label == REAL_SYNTH:
-        return http_event("POST", "/synthesize", headers=auth, json_body={"text": SENTENCE})
-    known: dict[str, dict[str, Any]] = {
-        "handlers.status": http_event("GET", "/health"),
-        "handlers.account": http_event("GET", "/profile", headers=auth),
-        "handlers.voices": http_event("GET", "/voices", headers=auth),
-        "handlers.audio": http_event("GET", "/audio", headers=auth, query={"limit": "20"}),
-        "handlers.synthesize": http_event("POST", "/synthesize", headers=auth, json_body={"text": " "}),
-    }
-    if target.module == "handlers.auth":
-        return http_event("POST", "/auth/refresh", json_body={"refresh_token": user.fresh_refresh_token()})
-    if target.module in known:
-        return known[target.module]
-    method, path = _generic_route(target.module)
-    return http_event(method, path, headers=auth, json_body=None if method == "GET" else {})
-
-
-def _generic_route(module: str) -> tuple[str, str]:
-    """A handler without a known event: its first GET route without path parameters, else its first
-    route with an empty JSON body (a validation error: still import, routing, auth and validation)."""
-    routes = [r for r in importlib.import_module(module).router.routes if hasattr(r, "methods")]
-    for route in routes:
-        if "GET" in (route.methods or set()) and "{" not in route.path:
-            return "GET", str(route.path)
-    if routes:
-        return sorted(routes[0].methods or {"POST"})[0], str(routes[0].path)
-    return "GET", "/"
-
-
-KNOWN = (
-    "handlers.status",
-    "handlers.auth",
-    "handlers.account",
-    "handlers.voices",
-    "handlers.audio",
-    "handlers.synthesize",
-)
-
-
-def _expected(module: str) -> int | None:
-    """The status the event must get; None: any answer below 500 (generic events)."""
-    if module not in KNOWN:
-        return None
-    return {"handlers.synthesize": 422}.get(module, 200)
 
 
 def _run_child(target: Target, event_path: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -224,7 +147,7 @@ def run(profile: Profile) -> Result:
     result = Result("cold_start", "Cold start of the light Lambda handlers", profile.name)
     modules = handler_modules()
     result.params = {"rounds": rounds, "real_synthesis_rounds": synth_rounds, "handlers": modules, "bar": BAR}
-    targets = [Target(BASELINE, BASELINE, 200)] + [Target(m, m, _expected(m)) for m in modules]
+    targets = [Target(BASELINE, BASELINE, 200)] + [Target(m, m, expected_status(m)) for m in modules]
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     rng = random.Random(6)
     with temp_dir("cold") as tmp:
@@ -239,7 +162,7 @@ def run(profile: Profile) -> Result:
             rng.shuffle(order)
             for target in order:
                 event_path = tmp / "event.json"
-                event_path.write_text(json.dumps(_event(target, user)))
+                event_path.write_text(json.dumps(event_for(target, user)))
                 sample = _run_child(target, event_path, env)
                 expected = target.expect
                 if sample["status"] != expected and (expected is not None or sample["status"] >= 500):
@@ -314,9 +237,9 @@ def run(profile: Profile) -> Result:
             else max(targets[1:], key=lambda t: median([s["wall_s"] for s in samples[t.label]]))
         )
         event_path = tmp / "event.json"
-        event_path.write_text(json.dumps(_event(Target(BASELINE, BASELINE, 200), user)))
+        event_path.write_text(json.dumps(event_for(Target(BASELINE, BASELINE, 200), user)))
         base_names = set(_importtime(Target(BASELINE, BASELINE, 200), event_path, env))
-        event_path.write_text(json.dumps(_event(worst, user)))
+        event_path.write_text(json.dumps(event_for(worst, user)))
         result.diagnostics += _explain(worst.label, _importtime(worst, event_path, env), base_names)
     result.notes.append(
         "Wall time is the whole process (interpreter start, imports, app construction, one event through "

@@ -20,7 +20,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
-from bench.common import PYTHON, ROOT
+from bench import PYTHON, ROOT
 
 
 class RawPiper:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import PASSWORD, SECRET_KEY
+from bench.servers import SECRET_KEY
+from tests.support.users import PASSWORD
 
 
 @dataclass

@@ -21,21 +21,11 @@ import sys
 import time
 from typing import Any
 
-from bench.common import (
-    Figure,
-    Profile,
-    Result,
-    Server,
-    Table,
-    linear_fit,
-    median,
-    per_call_us,
-    percentile,
-    ratio,
-    temp_dir,
-)
 from bench.engine_worker import Worker
 from bench.fixtures import direct_user, insert_history
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import Server, temp_dir
+from bench.stats import linear_fit, median, per_call_us, percentile
 from bench.texts import text_of_length
 
 LINEAR_R2 = 0.98

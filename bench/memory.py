@@ -24,23 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    PYTHON,
-    ROOT,
-    Figure,
-    Profile,
-    Result,
-    RssSampler,
-    Server,
-    Table,
-    linear_fit,
-    proc_status_mib,
-    ratio,
-    register_user,
-    temp_dir,
-)
+from bench import PYTHON, ROOT
 from bench.engine_worker import Worker
+from bench.machine import RssSampler, proc_status_mib
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import Server, temp_dir
+from bench.stats import linear_fit
 from bench.texts import text_of_length
+from tests.support.users import create_at
 
 LIMIT_MIB = 512.0
 GROWTH_MIB = 16.0
@@ -58,7 +49,7 @@ def _piper_server(profile: Profile, result: Result) -> None:
     after: list[float] = []
     steps: list[str] = []
     with temp_dir("mem") as tmp, Server("local_server:app", tmp / "data") as server:
-        headers = register_user(server.url)
+        headers = create_at(server.url, "bench")["headers"]
         idle = proc_status_mib(server.pid)
         with (
             RssSampler(server.pid) as sampler,

@@ -29,7 +29,7 @@ _STARTED = time.perf_counter()
 
 
 def report(stage: str) -> None:
-    from bench.common import proc_status_mib
+    from bench.machine import proc_status_mib
 
     print(
         json.dumps(

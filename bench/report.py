@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bench import BENCHMARKS
-from bench.common import ROOT, Figure, Result, Table, fmt, load, results_dir, verdict
+from bench import BENCHMARKS, ROOT
+from bench.results import Figure, Result, Table, fmt, load, results_dir, verdict
 
 ANALYSIS = ROOT / "bench" / "analysis.md"
 

@@ -23,9 +23,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from bench.common import Figure, Profile, Result, Server, Table, median, ratio, register_user, temp_dir
 from bench.engine_worker import Worker
+from bench.results import Figure, Profile, Result, Table, ratio
+from bench.servers import Server, temp_dir
+from bench.stats import median
 from bench.texts import SENTENCE, text_of_length
+from tests.support.users import create_at
 
 BAR = 1.15
 WAV_HEADER = 44
@@ -101,7 +104,7 @@ def run(profile: Profile) -> Result:
         Worker("raw") as raw_worker,
         Worker("engine") as engine_worker,
     ):
-        headers = register_user(server.url)
+        headers = create_at(server.url, "bench")["headers"]
         with httpx.Client(base_url=server.url, headers=headers, timeout=300) as client:
             _api_wav(client, SENTENCE)  # loads the voice in the server
             for case, (text, rounds) in cases.items():

@@ -2,12 +2,16 @@
 
 Contract: each is built from `get_settings()` on first use and then reused for the life of the
 process (a Lambda container, the local server). Nothing expensive happens at import. `reset()`
-drops them all (tests, or after changing settings).
+drops them all (tests, or after changing settings). `use_engine(engine)` puts a given engine in place
+for the length of a `with` block and then restores the one before it (tests, benchmarks); it is the
+one public way to replace the engine, so nothing outside this module touches its private state.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from core.config import get_settings, reset_settings
@@ -50,8 +54,17 @@ def engine() -> Engine:
     return _engine
 
 
-def engine_if_loaded() -> Engine | None:
-    return _engine
+@contextmanager
+def use_engine(replacement: Engine) -> Iterator[Engine]:
+    """`engine()` is `replacement` inside the block; the previous engine (or none) is restored after."""
+    global _engine
+    with _lock:
+        previous, _engine = _engine, replacement
+    try:
+        yield replacement
+    finally:
+        with _lock:
+            _engine = previous
 
 
 def reset() -> None:

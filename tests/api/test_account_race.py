@@ -2,7 +2,8 @@
 
 Reproduction: DELETE /profile answered 204 while two syntheses ran; both then stored records and audio
 under the deleted user. Now the record is written only while the profile exists (one transaction), the
-blob already written is removed, and the request answers 401 `account_deleted`.
+blob already written is removed, and the request answers 401 `account_deleted`. The engine is the test
+double of tests/support/fake_engine.py, held on a gate so the deletion lands while the jobs run.
 """
 
 from __future__ import annotations
@@ -17,42 +18,15 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.records import keys
 from tests.conftest import Users
-
-
-class _Gate:
-    """Test double for timing only: the real engine, held at the start of each job until released."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.capabilities = real.capabilities
-        self.started = threading.Semaphore(0)
-        self.release = threading.Event()
-
-    def voices(self) -> Any:
-        return self.real.voices()
-
-    def estimate_seconds(self, *args: Any) -> Any:
-        return self.real.estimate_seconds(*args)
-
-    def _hold(self) -> None:
-        self.started.release()
-        assert self.release.wait(60), "the test never released the engine"
-
-    def synthesize(self, *args: Any) -> Any:
-        self._hold()
-        return self.real.synthesize(*args)
-
-    def stream(self, *args: Any) -> Any:
-        self._hold()
-        return self.real.stream(*args)
+from tests.support.fake_engine import EngineSeam, FakeEngine
 
 
 def test_syntheses_running_while_the_account_is_deleted_store_nothing(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    client: TestClient, users: Users, install_engine: EngineSeam, tmp_path: Path
 ) -> None:
     alice = users.create("alice")
-    gate = _Gate(runtime.engine())
-    monkeypatch.setattr(runtime, "_engine", gate)
+    gate = threading.Event()
+    engine = install_engine(FakeEngine(gate=gate))
     answers: list[Any] = []
 
     def speak(text: str) -> None:
@@ -62,9 +36,9 @@ def test_syntheses_running_while_the_account_is_deleted_store_nothing(
     for worker in workers:
         worker.start()
     for _ in workers:
-        assert gate.started.acquire(timeout=60)  # both jobs are inside the engine
+        assert engine.entered.acquire(timeout=60)  # both jobs are inside the engine
     assert client.delete("/profile", headers=alice["headers"]).status_code == 204
-    gate.release.set()
+    gate.set()
     for worker in workers:
         worker.join(60)
 
@@ -81,20 +55,20 @@ def test_syntheses_running_while_the_account_is_deleted_store_nothing(
 
 
 def test_a_stream_running_while_the_account_is_deleted_stores_nothing(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    client: TestClient, users: Users, install_engine: EngineSeam, tmp_path: Path
 ) -> None:
     alice = users.create("alice")
-    gate = _Gate(runtime.engine())
-    monkeypatch.setattr(runtime, "_engine", gate)
+    gate = threading.Event()
+    engine = install_engine(FakeEngine(gate=gate))
     answers: list[Any] = []
     body = {"text": "First sentence here. And a second one.", "stream": True, "format": "mp3"}
     worker = threading.Thread(
         target=lambda: answers.append(client.post("/synthesize", headers=alice["headers"], json=body))
     )
     worker.start()
-    assert gate.started.acquire(timeout=60)
+    assert engine.entered.acquire(timeout=60)
     assert client.delete("/profile", headers=alice["headers"]).status_code == 204
-    gate.release.set()
+    gate.set()
     worker.join(60)
     assert not worker.is_alive()
     # The audio was streamed (200 was already sent); the library keeps nothing of it.

@@ -8,16 +8,16 @@ What is proven, on POST /synthesize (stream), POST /v1/audio/speech (audio) and 
 - an engine failure after some audio was sent (the issue's quota dodge: a NUL in the last sentence) is
   charged the pieces sent before it, not refunded in full.
 
-The engine is a test double around the real Piper engine (no real engine pauses or fails on demand):
-each piece waits for a permit from the test, so the test knows how far the server has got when the
-client drops, and one piece can be made to fail. Pieces are single short sentences (max_chars 30), one
-HTTP chunk each. (NUL itself is refused by text validation elsewhere; the failure here is the engine's.)
+The engine is the test double of tests/support/fake_engine.py (no real engine pauses or fails on
+demand): each piece waits for a permit from the test, so the test knows how far the server has got when
+the client drops, and one piece can be made to fail. Pieces are single short sentences (max_chars 30),
+one HTTP chunk each. (NUL itself is refused by text validation elsewhere; the failure here is the
+engine's.)
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import gc
 import json
 import socket
@@ -32,10 +32,11 @@ import httpx
 import pytest
 
 from core import runtime
-from core.errors import EngineError
 from core.services.streams import piece_ends
 from core.tts.text import split_sentences
+from tests.support.fake_engine import EngineSeam, FakeEngine
 from tests.support.servers import free_port, wait_http
+from tests.support.users import create
 
 SENTENCES = [
     "The first sentence is short.",
@@ -47,44 +48,9 @@ TEXT = " ".join(SENTENCES)
 PIECE_CHARS = 30
 
 
-class _Gated:
-    """Test double: the real engine, one call per permit from the test; a sentence holding `fail_on`
-    fails (like the issue's NUL: the engine gives the sentences before it, then fails on it)."""
-
-    def __init__(self, real: Any, fail_on: str | None = None) -> None:
-        self.real, self.fail_on = real, fail_on
-        self.capabilities = dataclasses.replace(real.capabilities, max_chars=PIECE_CHARS)
-        self.permits = threading.Semaphore(0)
-        self.started = 0
-
-    def voices(self) -> Any:
-        return self.real.voices()
-
-    def estimate_seconds(self, text: str, options: Any) -> float:
-        return float(self.real.estimate_seconds(text, options))
-
-    def stream(self, text: str, voice: Any, options: Any) -> Iterator[Any]:
-        if not self.permits.acquire(timeout=60):
-            raise EngineError("the test never let this piece run")
-        self.started += 1
-        for sentence in split_sentences(text, PIECE_CHARS):
-            if self.fail_on is not None and self.fail_on in sentence:
-                raise EngineError("Speech engine failed: invalid character")
-            yield from self.real.stream(sentence, voice, options)
-
-
-_REAL: list[Any] = []  # one real Piper engine for the module (it loads its model once)
-
-
-def real_engine() -> Any:
-    if not _REAL:
-        _REAL.append(runtime.engine())
-    return _REAL[0]
-
-
 @contextmanager
 def serve() -> Iterator[tuple[str, Any]]:
-    """The combined app under uvicorn on loopback, in this process (so the double can be swapped in)."""
+    """The combined app under uvicorn on loopback, in this process (so the double is the engine it uses)."""
     import uvicorn
 
     import local_server
@@ -172,10 +138,7 @@ def setup(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     try:
         with serve() as (url, server):
             with httpx.Client(base_url=url) as web:
-                user = {"username": "payer", "email": "payer@example.com", "password": "charging-password"}
-                assert web.post("/auth/register", json=user).status_code == 201
-                login = web.post("/auth/login", json={"username": "payer", "password": user["password"]}).json()
-                session = {"Authorization": f"Bearer {login['access_token']}"}
+                session = create(web, "payer")["headers"]
                 key = web.post("/api-keys", headers=session, json={"name": "meter"}).json()
             yield {"url": url, "server": server, "key": {"Authorization": f"Bearer {key['key']}"}, "session": session}
     finally:
@@ -202,11 +165,11 @@ ENDS = piece_ends(TEXT, PIECES)
 @pytest.mark.parametrize("kind", list(ENDPOINTS))
 @pytest.mark.parametrize("sent", [0, 1, 2, len(SENTENCES) - 1, len(SENTENCES)])
 def test_a_dropped_stream_is_charged_exactly_what_was_sent(
-    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, kind: str, sent: int
+    setup: dict[str, Any], install_engine: EngineSeam, kind: str, sent: int
 ) -> None:
     assert len(PIECES) == len(SENTENCES)
-    engine = _Gated(real_engine())
-    monkeypatch.setattr(runtime, "_engine", engine)
+    engine = install_engine(FakeEngine(max_chars=PIECE_CHARS, permits=threading.Semaphore(0)))
+    assert engine.permits is not None
     path, body = ENDPOINTS[kind]
     for _ in range(sent):
         engine.permits.release()  # the server may make exactly `sent` pieces before the client leaves
@@ -231,18 +194,16 @@ def test_a_dropped_stream_is_charged_exactly_what_was_sent(
     expected = ENDS[sent - 1] if sent else 0
     assert (chars, key_chars, records) == (expected, expected, 1 if complete else 0)
     assert seconds == pytest.approx(audio_seconds(kind, chunks, rate), abs=0.01)
-    assert engine.started == min(sent + 1, len(SENTENCES))  # it stopped at the piece in progress
+    assert engine.calls == min(sent + 1, len(SENTENCES))  # it stopped at the piece in progress
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", list(ENDPOINTS))
 def test_a_failure_after_audio_was_sent_is_charged_what_was_sent(
-    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch, kind: str
+    setup: dict[str, Any], install_engine: EngineSeam, kind: str
 ) -> None:
     last = len(SENTENCES) - 1
-    engine = _Gated(real_engine(), fail_on="fourth")
-    engine.permits.release(len(SENTENCES))
-    monkeypatch.setattr(runtime, "_engine", engine)
+    install_engine(FakeEngine(max_chars=PIECE_CHARS, fail_on_text="fourth"))
     path, body = ENDPOINTS[kind]
     raw = RawStream(setup["url"], path, setup["key"], body)
     assert raw.head() == 200

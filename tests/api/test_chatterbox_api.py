@@ -18,10 +18,12 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.records import keys
 from core.services import voices
+from core.storage import BlobNotFound
 from core.tts import codecs
 from core.tts.base import Audio
 from tests.conftest import Users
 from tests.support import chatterbox_ckpt
+from tests.support.fake_engine import EngineSeam
 from tests.support.spies import spy
 
 pytestmark = pytest.mark.slow
@@ -43,11 +45,13 @@ def loaded_engine(checkpoint_dir: str) -> Any:
 
 
 @pytest.fixture
-def chatterbox(monkeypatch: pytest.MonkeyPatch, loaded_engine: Any, checkpoint_dir: str) -> None:
+def chatterbox(
+    monkeypatch: pytest.MonkeyPatch, install_engine: EngineSeam, loaded_engine: Any, checkpoint_dir: str
+) -> None:
     monkeypatch.setenv("TTS_ENGINE", "chatterbox")
     monkeypatch.setenv("CHATTERBOX_CHECKPOINT_DIR", checkpoint_dir)
     runtime.reset()
-    monkeypatch.setattr(runtime, "_engine", loaded_engine)
+    install_engine(loaded_engine)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +98,7 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
     conditionals_key = stored.conditionals["chatterbox-conds-v1"]
     assert conditionals_key == keys.voice_conditionals_blob(alice["id"], voice["id"], "chatterbox-conds-v1")
     assert conditionals_key in stored.blob_keys
-    assert runtime.blobs().exists(conditionals_key)
+    assert runtime.blobs().get(conditionals_key)  # stored (a missing key raises BlobNotFound)
 
     read: list[str] = []
     real_get = runtime.blobs().get
@@ -114,7 +118,12 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
 
 
 def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, loaded_engine: Any, checkpoint_dir: str
+    client: TestClient,
+    users: Users,
+    monkeypatch: pytest.MonkeyPatch,
+    install_engine: EngineSeam,
+    loaded_engine: Any,
+    checkpoint_dir: str,
 ) -> None:
     alice = users.create("alice")
     voice = client.post(
@@ -123,7 +132,7 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     assert voice["available"] is False  # Piper: kept, honestly marked unusable
     monkeypatch.setenv("TTS_ENGINE", "chatterbox")
     monkeypatch.setenv("CHATTERBOX_CHECKPOINT_DIR", checkpoint_dir)
-    monkeypatch.setattr(runtime, "_engine", loaded_engine)
+    install_engine(loaded_engine)
     prepared: list[int] = []
     real_prepare = loaded_engine.prepare_voice
     monkeypatch.setattr(loaded_engine, "prepare_voice", spy(prepared, real_prepare, mark=1))
@@ -135,4 +144,5 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     assert set(stored.conditionals) == {"chatterbox-conds-v1"}
     assert stored.conditionals_key("chatterbox-conds-v1") in stored.blob_keys
     assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
-    assert not runtime.blobs().exists(stored.conditionals["chatterbox-conds-v1"])
+    with pytest.raises(BlobNotFound):
+        runtime.blobs().get(stored.conditionals["chatterbox-conds-v1"])

@@ -19,15 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import servers
+from tests.support import servers, users
 
 GRACE_S = 3
 TEXT = " ".join(["This long request keeps the engine busy for a good while before anything is stored."] * 30)
-
-
-def login(url: str) -> dict[str, str]:
-    tokens = httpx.post(f"{url}/auth/login", json={"username": "crash", "password": "crash-password"}).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 def quota(url: str, headers: dict[str, str]) -> dict[str, Any]:
@@ -39,9 +34,7 @@ def quota(url: str, headers: dict[str, str]) -> dict[str, Any]:
 def test_a_server_killed_mid_synthesis_leaves_no_charge_after_the_grace(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path / "data"), "QUOTA_HOLD_GRACE_S": str(GRACE_S)}
     with servers.api_server(env) as url:
-        user = {"username": "crash", "email": "crash@example.com", "password": "crash-password"}
-        assert httpx.post(f"{url}/auth/register", json=user).status_code == 201
-        headers = login(url)
+        headers = users.create_at(url, "crash")["headers"]
         assert quota(url, headers)["used"] == 0
 
         def synthesize() -> None:
@@ -58,8 +51,9 @@ def test_a_server_killed_mid_synthesis_leaves_no_charge_after_the_grace(tmp_path
         assert shown["audio_seconds"]["used"] > 0
         servers.kill_by_url(url)
         job.join(timeout=30)
-    with servers.api_server(env, pinned_at=time.time() + GRACE_S + 1) as url:  # past the hold's grace
-        headers = login(url)
+    restarted = time.time() + GRACE_S + 1  # past the hold's grace
+    with servers.api_server(env, pinned_at=restarted) as url, httpx.Client(base_url=url) as client:
+        headers = users.bearer(users.login(client, "crash").json()["access_token"])  # the same user
         after = quota(url, headers)
         assert (after["used"], after["audio_seconds"]["used"]) == (0, 0)
         assert httpx.get(f"{url}/audio", headers=headers).json()["items"] == []

@@ -16,14 +16,14 @@ from fastapi.testclient import TestClient
 
 from core import runtime
 from core.config import Settings
-from tests.support import servers
+from tests.support import servers, users
 from tests.support.clock import PinnedClock, fresh_window_start
 
 
-def login(client: TestClient | httpx.Client, n: int, xff: str | None) -> int:
+def login(client: users.Client, n: int, xff: str | None) -> int:
+    """A failed login as `nobody<n>`, with `xff` as X-Forwarded-For when given; its status."""
     headers = {"X-Forwarded-For": xff} if xff is not None else {}
-    body = {"username": f"nobody{n}", "password": "not the password"}
-    return client.post("/auth/login", json=body, headers=headers).status_code
+    return users.login(client, f"nobody{n}", password="not the password", headers=headers).status_code
 
 
 @pytest.fixture

@@ -12,16 +12,18 @@ from core import runtime, security
 from core.records import keys
 from core.records.users import Claim, User
 from core.services.clock import sortable_id
-
-PASSWORD = "long enough password"
+from tests.support import users
+from tests.support.users import PASSWORD
 
 
 def register(client: TestClient, username: str, email: str) -> Any:
-    return client.post("/auth/register", json={"username": username, "email": email, "password": PASSWORD})
+    """The factory's registration of `username` with `email` exactly as given; the response, any status."""
+    return users.register(client, username, email=email)
 
 
 def login(client: TestClient, name: str) -> int:
-    return client.post("/auth/login", json={"username": name, "password": PASSWORD}).status_code
+    """The status of a login by `name` (a username or any spelling of an email) with the right password."""
+    return users.login(client, name).status_code
 
 
 @pytest.mark.parametrize(
@@ -121,7 +123,7 @@ def test_old_duplicates_of_one_mailbox_keep_working_and_delete_only_their_own_cl
     first = _old_account("first", "bob+a@example.com")
     second = _old_account("second", "bob+b@example.com")
     assert login(client, "bob+a@example.com") == 200  # moves its claim to EMAIL#bob@example.com
-    tokens = client.post("/auth/login", json={"username": "bob+b@example.com", "password": PASSWORD})
+    tokens = users.login(client, "bob+b@example.com")
     assert tokens.status_code == 200  # its old claim stays: the mailbox key is taken
     assert claim_owner("bob@example.com") == first
     assert claim_owner("bob+b@example.com") == second

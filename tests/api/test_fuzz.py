@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import missing_required_header, negative_data_rejection
 
 import local_server
+from tests.support import users
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", local_server.app)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
@@ -30,10 +31,8 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 
 @pytest.fixture
 def auth_headers(client: TestClient) -> dict[str, str]:
-    body = {"username": "fuzzer", "email": "fuzzer@example.com", "password": "fuzzing password", "full_name": None}
-    assert client.post("/auth/register", json=body).status_code == 201
-    tokens = client.post("/auth/login", json={"username": "fuzzer", "password": "fuzzing password"}).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
+    headers: dict[str, str] = users.create(client, "fuzzer")["headers"]
+    return headers
 
 
 @pytest.mark.slow

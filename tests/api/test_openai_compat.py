@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.services import library
 from tests.conftest import Users
+from tests.support import users
 from tests.support.asr import transcribe, word_error_rate
 from tests.support.servers import api_server
 
@@ -53,10 +54,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 class Account:
     def __init__(self, url: str, name: str) -> None:
         self.http = httpx.Client(base_url=url, timeout=120)
-        body = {"username": name, "email": f"{name}@example.com", "password": "openai-password", "full_name": None}
-        assert self.http.post("/auth/register", json=body).status_code == 201
-        tokens = self.http.post("/auth/login", json={"username": name, "password": body["password"]}).json()
-        self.token = tokens["access_token"]
+        self.token = users.create(self.http, name)["tokens"]["access_token"]
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         self.openai = openai.OpenAI(base_url=f"{url}/v1", api_key=self.token, max_retries=0)
 
@@ -273,11 +271,7 @@ def test_through_lambda_events() -> None:
     from handlers import auth, openai_speech
     from tests.support.events import http_event, invoke
 
-    user = {"username": "lambda", "email": "lambda@example.com", "password": "lambda-password", "full_name": None}
-    assert invoke(auth.handler, http_event("POST", "/auth/register", json_body=user))[0] == 201
-    login = {"username": "lambda", "password": "lambda-password"}
-    _, _, body = invoke(auth.handler, http_event("POST", "/auth/login", json_body=login))
-    headers = {"Authorization": f"Bearer {json.loads(body)['access_token']}"}
+    headers = users.create_via_lambda(auth.handler, "lambda")["headers"]
     request = {"model": "tts-1", "voice": "alloy", "input": TEXT, "response_format": "wav"}
     status, answer_headers, audio = invoke(
         openai_speech.handler, http_event("POST", "/v1/audio/speech", headers=headers, json_body=request)

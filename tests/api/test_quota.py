@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
-from core.tts.base import Engine
 from tests.conftest import Users
 from tests.support.clock import PinnedClock
+from tests.support.fake_engine import EngineSeam, FakeEngine
 
 
 @pytest.fixture
@@ -48,18 +48,15 @@ def test_quota_is_counted_shown_and_enforced(client: TestClient, users: Users, s
     assert client.post("/synthesize", headers=bob["headers"], json={"text": text}).status_code == 201
 
 
-def test_failed_jobs_are_refunded(client: TestClient, users: Users, small_quota: None) -> None:
+def test_failed_jobs_are_refunded(
+    client: TestClient, users: Users, small_quota: None, install_engine: EngineSeam
+) -> None:
     alice = users.create("alice")
     missing_voice = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello.", "voice_id": "nope"})
     assert missing_voice.status_code == 404
-    from tests.api.test_speech import _Broken
-
-    runtime._engine = cast("Engine", _Broken(runtime.engine()))  # a test double (see _Broken)
-    try:
-        failed = client.post("/synthesize", headers=alice["headers"], json={"text": "This one fails."})
-        assert failed.status_code == 502
-    finally:
-        runtime.reset()
+    install_engine(FakeEngine(fail_from_call=1))  # an engine that fails every job (no real one does)
+    failed = client.post("/synthesize", headers=alice["headers"], json={"text": "This one fails."})
+    assert failed.status_code == 502
     assert quota(client, alice)["used"] == 0
 
 

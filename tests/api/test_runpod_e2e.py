@@ -23,6 +23,7 @@ import soundfile as sf
 from core.errors import EngineError, EngineUnavailable
 from core.tts.base import Audio, SynthesisOptions, VoiceSpec
 from core.tts.runpod import RunPodEngine
+from tests.support import users
 from tests.support.chatterbox_ckpt import ensure_checkpoint, synthetic_voice
 from tests.support.runpod_local import log_tail, worker_server
 from tests.support.servers import api_server
@@ -97,10 +98,7 @@ def test_api_server_clones_and_synthesizes_through_runpod(worker: str, tmp_path:
         "RUNPOD_TIMEOUT_S": "600",
     }
     with api_server(env) as url, httpx.Client(base_url=url, timeout=600) as client:
-        user = {"username": "gpu_user", "email": "gpu@example.com", "password": "correct horse battery"}
-        assert client.post("/auth/register", json={**user, "full_name": None}).status_code == 201
-        tokens = client.post("/auth/login", json={"username": user["username"], "password": user["password"]})
-        headers = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        headers = users.create(client, "gpu_user")["headers"]
 
         voices = client.get("/voices", headers=headers).json()
         assert (voices["engine"], voices["can_clone"]) == ("runpod", True)

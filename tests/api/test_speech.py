@@ -1,7 +1,7 @@
-"""Voices, synthesis and the audio library through the combined app, on the default engine (Piper).
+"""Synthesis and the audio library through the combined app, on the default engine (Piper).
 
 The end-to-end proof transcribes what the API returns with a real Whisper model and checks the
-word error rate; uploads are real speech clips made by Piper in the formats users send.
+word error rate. Voices (uploads, listing, deletion) are in test_voices_api.py.
 """
 
 from __future__ import annotations
@@ -18,36 +18,13 @@ from fastapi.testclient import TestClient
 from core import runtime
 from core.records import keys
 from core.tts import codecs
-from core.tts.base import Audio, SynthesisOptions, VoiceSpec
+from core.tts.base import Audio
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
+from tests.support.fake_engine import EngineSeam, FakeEngine
+from tests.support.speech import error_code, upload
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
-
-
-@pytest.fixture(scope="module")
-def speech_clip() -> Audio:
-    """About five seconds of real speech (Piper), the kind of clip a user uploads to clone."""
-    from core.tts.piper import PiperEngine
-
-    engine = PiperEngine()
-    text = "Hello, this is my voice. I am recording a short sample so the service can learn how I sound."
-    return engine.synthesize(text, VoiceSpec(builtin_id=engine.voices()[0].id), SynthesisOptions())
-
-
-def upload(client: TestClient, user: dict[str, Any], data: bytes, *, name: str = "Me", filename: str = "me.wav") -> Any:
-    return client.post(
-        "/voices", headers=user["headers"], data={"name": name}, files={"file": (filename, data, "audio/wav")}
-    )
-
-
-def error_code(response: Any) -> str:
-    return str(response.json()["error"]["code"])
-
-
-@pytest.fixture
-def alice(users: Users) -> dict[str, Any]:
-    return users.create("alice")
 
 
 # -- end-to-end proof --------------------------------------------------------------------------
@@ -102,105 +79,6 @@ def test_speed_and_pitch_change_the_output(client: TestClient, alice: dict[str, 
         return float(np.median(values[values > 0]))
 
     assert median_f0(high) == pytest.approx(1.5 * median_f0(base), rel=0.12)
-
-
-# -- voices --------------------------------------------------------------------------------------
-def test_voices_lists_builtins_and_own_clones(client: TestClient, alice: dict[str, Any], speech_clip: Audio) -> None:
-    listing = client.get("/voices", headers=alice["headers"]).json()
-    assert listing["engine"] == "piper"
-    assert listing["can_clone"] is False
-    assert [v["kind"] for v in listing["voices"]] == ["builtin"]
-    builtin = listing["voices"][0]
-    assert builtin["id"] == "en_US-joe-medium"
-    assert builtin["available"] is True
-    made = upload(client, alice, codecs.encode(speech_clip, "wav"), name="My voice")
-    assert made.status_code == 201, made.text
-    voice = made.json()
-    assert voice["kind"] == "custom"
-    assert voice["available"] is False  # Piper cannot speak with it: said, not hidden
-    assert voice["duration"] == pytest.approx(speech_clip.duration, abs=0.6)
-    ids = [v["id"] for v in client.get("/voices", headers=alice["headers"]).json()["voices"]]
-    assert ids == ["en_US-joe-medium", voice["id"]]
-
-
-@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "mp3"])
-def test_upload_accepts_common_formats(client: TestClient, alice: dict[str, Any], speech_clip: Audio, fmt: str) -> None:
-    response = upload(client, alice, codecs.encode(speech_clip, fmt), filename=f"clip.{fmt}")
-    assert response.status_code == 201, response.text
-
-
-def test_cloned_voice_on_a_non_cloning_engine_is_a_clear_4xx(
-    client: TestClient, alice: dict[str, Any], speech_clip: Audio
-) -> None:
-    voice = upload(client, alice, codecs.encode(speech_clip, "wav")).json()
-    response = client.post("/synthesize", headers=alice["headers"], json={"text": "Hi there.", "voice_id": voice["id"]})
-    assert response.status_code == 400
-    assert error_code(response) == "cloning_unsupported"
-    assert "cannot" in response.json()["error"]["message"]
-    assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
-
-
-def _tone(seconds: float, rate: int = 16000, amplitude: float = 0.3) -> Audio:
-    t = np.arange(int(seconds * rate)) / rate
-    return Audio((amplitude * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
-
-
-@pytest.mark.parametrize(
-    ("make", "status", "code"),
-    [
-        (lambda: codecs.encode(_tone(1.0), "wav"), 422, "audio_too_short"),
-        (lambda: codecs.encode(_tone(75.0), "flac"), 422, "audio_too_long"),
-        (lambda: codecs.encode(Audio(np.zeros(16000 * 5, dtype=np.float32), 16000), "wav"), 422, "audio_silent"),
-        (lambda: b"this is not audio at all" * 100, 415, None),
-        (lambda: codecs.encode(_tone(5.0), "wav")[:60], 422, "audio_too_short"),  # header + 8 samples
-    ],
-    ids=["too-short", "too-long", "silent", "garbage", "truncated"],
-)
-def test_upload_rejects_bad_clips(
-    client: TestClient, alice: dict[str, Any], make: Any, status: int, code: str | None
-) -> None:
-    response = upload(client, alice, make())
-    assert response.status_code == status, response.text
-    if code:
-        assert error_code(response) == code
-    assert "error" in response.json()
-    assert [v["kind"] for v in client.get("/voices", headers=alice["headers"]).json()["voices"]] == ["builtin"]
-
-
-def test_upload_form_validation(client: TestClient, alice: dict[str, Any], speech_clip: Audio) -> None:
-    clip = codecs.encode(speech_clip, "wav")
-    assert upload(client, alice, clip, name="").status_code == 422
-    assert upload(client, alice, clip, name="n" * 65).status_code == 422
-    assert upload(client, alice, b"").status_code == 422
-    no_file = client.post("/voices", headers=alice["headers"], data={"name": "x"})
-    assert no_file.status_code == 422
-
-
-def test_oversized_upload_is_refused_before_reading(
-    client: TestClient, alice: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    big = b"RIFF" + b"\0" * (10 * 1024 * 1024 + 200_000)
-    response = upload(client, alice, big)
-    assert response.status_code == 413
-    assert error_code(response) == "payload_too_large"
-
-
-def test_delete_voice_rules(client: TestClient, users: Users, speech_clip: Audio, tmp_path: Path) -> None:
-    alice, bob = users.create("alice"), users.create("bob")
-    voice = upload(client, alice, codecs.encode(speech_clip, "wav")).json()
-    builtin = client.delete("/voices/en_US-joe-medium", headers=alice["headers"])
-    assert builtin.status_code == 403
-    assert error_code(builtin) == "builtin_voice"
-    theirs = client.delete(f"/voices/{voice['id']}", headers=bob["headers"])
-    missing = client.delete("/voices/0000000000aaaaaaaaaaaaaaaa", headers=bob["headers"])
-    assert theirs.status_code == missing.status_code == 404
-    assert theirs.json()["error"]["code"] == missing.json()["error"]["code"]
-    assert client.delete("/voices/..%2F..%2Fetc", headers=alice["headers"]).status_code in (404, 422)
-    blob_dir = tmp_path / "data" / "blobs" / "voices"
-    assert any(blob_dir.rglob("reference.flac"))
-    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
-    assert not any(blob_dir.rglob("reference.flac"))  # blobs gone with the record
-    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 404
 
 
 # -- synthesis validation ----------------------------------------------------------------------
@@ -298,30 +176,9 @@ def test_other_users_audio_is_404_like_missing(client: TestClient, users: Users)
     assert client.get(f"/audio/{audio_id}", headers=alice["headers"]).status_code == 200
 
 
-class _Broken:
-    """Test double: an engine that crashes mid-job (no real engine fails on demand)."""
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.capabilities = real.capabilities
-
-    def voices(self) -> Any:
-        return self.real.voices()
-
-    def estimate_seconds(self, text: str, options: Any) -> float:
-        return float(self.real.estimate_seconds(text, options))
-
-    def synthesize(self, *args: Any) -> Any:
-        from core.errors import EngineError
-
-        raise EngineError("Speech engine failed: out of memory")
-
-
 @pytest.fixture
-def broken_engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    from core import runtime as rt
-
-    monkeypatch.setattr(rt, "_engine", _Broken(rt.engine()))
+def broken_engine(install_engine: EngineSeam) -> None:
+    install_engine(FakeEngine(fail_from_call=1))  # a test double: an engine that fails every job
 
 
 def test_engine_failure_writes_nothing(

@@ -24,12 +24,13 @@ import soundfile as sf
 from fastapi.testclient import TestClient
 
 from core import runtime
-from core.errors import EngineError
 from core.records import keys
 from core.services import library
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
+from tests.support.fake_engine import EngineSeam, FakeEngine
 from tests.support.servers import api_server, free_port, wait_http
+from tests.support.users import create_at
 
 SENTENCES = [
     "The first sentence is ready almost at once.",
@@ -47,13 +48,6 @@ MAGIC = {
     "ogg": (b"OggS",),
     "flac": (b"fLaC",),
 }
-
-
-def auth(client: Any, name: str) -> dict[str, str]:
-    user = {"username": name, "email": f"{name}@example.com", "password": "streaming-password", "full_name": None}
-    assert client.post("/auth/register", json=user).status_code == 201
-    tokens = client.post("/auth/login", json={"username": name, "password": user["password"]}).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 def timed_stream(url: str, headers: dict[str, str], body: dict[str, Any]) -> tuple[bytes, list[float], float, Any]:
@@ -86,7 +80,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.mark.slow
 def test_first_audio_arrives_long_before_the_whole_synthesis(live: str) -> None:
-    headers = auth(httpx.Client(base_url=live), "timer")
+    headers = create_at(live, "timer")["headers"]
     timed_stream(live, headers, {"text": "Warm up.", "stream": True})  # the model loads on first use
     started = time.perf_counter()
     whole = httpx.post(f"{live}/synthesize", headers=headers, json={"text": LONG_TEXT}, timeout=120)
@@ -151,35 +145,11 @@ def test_errors_before_the_first_byte_are_json(client: TestClient, users: Users)
     assert client.get("/audio", headers=alice["headers"]).json()["items"] == []
 
 
-class _FailsAfter:
-    """Test double: the real engine for `good` chunks of audio in all (over the job's pieces), then an
-    engine failure (no real engine fails on demand)."""
-
-    def __init__(self, real: Any, good: int) -> None:
-        self.real, self.left = real, good
-        self.capabilities = real.capabilities
-
-    def voices(self) -> Any:
-        return self.real.voices()
-
-    def estimate_seconds(self, text: str, options: Any) -> float:
-        return float(self.real.estimate_seconds(text, options))
-
-    def stream(self, text: str, voice: Any, options: Any) -> Iterator[Any]:
-        for chunk in self.real.stream(text, voice, options):
-            if self.left <= 0:
-                break
-            self.left -= 1
-            yield chunk
-        if self.left <= 0:
-            raise EngineError("Speech engine failed: out of memory")
-
-
 def test_engine_failure_on_the_first_sentence_is_a_json_error(
-    client: TestClient, users: Users, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    client: TestClient, users: Users, install_engine: EngineSeam, tmp_path: Path
 ) -> None:
     alice = users.create("alice")
-    monkeypatch.setattr(runtime, "_engine", _FailsAfter(runtime.engine(), good=0))
+    install_engine(FakeEngine(fail_after_chunks=0))  # a test double: no real engine fails on demand
     response = client.post("/synthesize", headers=alice["headers"], json={"text": SHORT_TEXT, "stream": True})
     assert response.status_code == 502
     assert response.json()["error"]["code"] == "engine_error"
@@ -214,10 +184,10 @@ def read_into(buffer: bytearray, url: str, headers: dict[str, str], body: dict[s
 
 
 @pytest.mark.slow
-def test_failure_mid_stream_cuts_the_body_and_stores_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(runtime, "_engine", _FailsAfter(runtime.engine(), good=1))
+def test_failure_mid_stream_cuts_the_body_and_stores_nothing(install_engine: EngineSeam, tmp_path: Path) -> None:
+    install_engine(FakeEngine(fail_after_chunks=1))  # a test double: the first sentence, then a failure
     with serve_here() as url:
-        headers = auth(httpx.Client(base_url=url), "cut")
+        headers = create_at(url, "cut")["headers"]
         received = bytearray()
         with pytest.raises(httpx.RemoteProtocolError):  # no terminating chunk: the client knows it is cut
             read_into(received, f"{url}/synthesize", headers, {"text": LONG_TEXT, "stream": True})
@@ -228,7 +198,7 @@ def test_failure_mid_stream_cuts_the_body_and_stores_nothing(monkeypatch: pytest
 
 @pytest.mark.slow
 def test_a_client_that_leaves_mid_stream_leaves_nothing_stored(live: str) -> None:
-    headers = auth(httpx.Client(base_url=live), "leaver")
+    headers = create_at(live, "leaver")["headers"]
     body = {"text": " ".join(SENTENCES * 3), "stream": True}
     _, _, full_time, _ = timed_stream(live, headers, body)  # how long the whole job takes here
     assert len(httpx.get(f"{live}/audio", headers=headers).json()["items"]) == 1

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.servers import ROOT, api_server, free_port
 from tests.support.tokens import expired_copy
+from tests.support.users import create_at
 
 SECRET = "demo-client-test-signing-key-" + "k" * 40
 pytestmark = pytest.mark.slow
@@ -60,9 +60,7 @@ def test_demo_logs_in_when_the_account_exists(server: str, tmp_path: Path) -> No
 
 
 def test_demo_renews_an_expired_access_token(server: str, tmp_path: Path) -> None:
-    user = {"username": "expiring", "email": "expiring@example.com", "password": "expiring-password"}
-    assert httpx.post(f"{server}/auth/register", json=user).status_code == 201
-    tokens = httpx.post(f"{server}/auth/login", json={"username": "expiring", "password": user["password"]}).json()
+    tokens = create_at(server, "expiring")["tokens"]
     expired = expired_copy(tokens["access_token"], SECRET)
     refresh = tokens["refresh_token"]
     run = run_client("--url", server, "--out", str(tmp_path), "--access-token", expired, "--refresh-token", refresh)

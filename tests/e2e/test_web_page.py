@@ -18,8 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
+from core.tts import codecs
 from tests.support.servers import api_server
+from tests.support.speech import speech_clip
 from tests.support.tokens import expired_copy
+from tests.support.users import create_at
 
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,43 +35,16 @@ pytestmark = [
 ]
 
 
-def _login(url: str, username: str) -> dict[str, str]:
-    user = {
-        "username": username,
-        "email": f"{username}@example.com",
-        "password": "returning-visitor",
-        "full_name": None,
-    }
-    assert httpx.post(f"{url}/auth/register", json=user).status_code == 201
-    tokens: dict[str, str] = httpx.post(
-        f"{url}/auth/login", json={"username": username, "password": user["password"]}
-    ).json()
-    return tokens
-
-
-def _speech_clip() -> bytes:
-    """About five seconds of real speech, as a user would upload to make a voice."""
-    from core.tts import codecs
-    from core.tts.base import SynthesisOptions, VoiceSpec
-    from core.tts.piper import PiperEngine
-
-    engine = PiperEngine()
-    text = "Hello, this is my voice. I am recording a short sample so the service can learn how I sound."
-    return codecs.encode(
-        engine.synthesize(text, VoiceSpec(builtin_id=engine.voices()[0].id), SynthesisOptions()), "wav"
-    )
-
-
 def test_register_synthesize_play_delete_and_refresh(tmp_path: Path) -> None:
     node = shutil.which("node")
     assert node, "Node.js is needed to drive the browser"
     assert (HERE / "node_modules" / "playwright-core").is_dir(), "run infra/scripts/install_browser.sh first"
     screenshot, login_shot = tmp_path / "web_page.png", tmp_path / "web_login.png"
     clip = tmp_path / "my-voice.wav"
-    clip.write_bytes(_speech_clip())
+    clip.write_bytes(codecs.encode(speech_clip(), "wav"))  # real speech, as a user uploads
     with api_server({"DATA_DIR": str(tmp_path / "data"), "SECRET_KEY": SECRET}) as url:
         assert httpx.get(f"{url}/app").headers["content-type"].startswith("text/html")
-        returning = _login(url, "returning")
+        returning = create_at(url, "returning")["tokens"]
         config: dict[str, Any] = {
             "url": url,
             "chromium": str(CHROMIUM),

@@ -6,18 +6,7 @@ import json
 
 from handlers import account, auth, status
 from tests.support.events import http_event, invoke
-
-
-def register_and_login(username: str = "lambda_user") -> dict[str, str]:
-    body = {"username": username, "email": f"{username}@example.com", "password": "s3cret-password", "full_name": "L"}
-    code, _, payload = invoke(auth.handler, http_event("POST", "/auth/register", json_body=body))
-    assert code == 201, payload
-    code, _, payload = invoke(
-        auth.handler, http_event("POST", "/auth/login", json_body={"username": username, "password": body["password"]})
-    )
-    assert code == 200, payload
-    tokens: dict[str, str] = json.loads(payload)
-    return tokens
+from tests.support.users import create_via_lambda
 
 
 def test_status_and_health_answer_through_lambda() -> None:
@@ -31,7 +20,7 @@ def test_status_and_health_answer_through_lambda() -> None:
 
 
 def test_register_login_profile_refresh_logout_through_lambda() -> None:
-    tokens = register_and_login()
+    tokens = create_via_lambda(auth.handler, "lambda_user")["tokens"]
     bearer = {"authorization": f"Bearer {tokens['access_token']}"}
     code, _, payload = invoke(account.handler, http_event("GET", "/profile", headers=bearer))
     assert code == 200
@@ -77,7 +66,7 @@ def test_lambda_errors_keep_the_error_shape() -> None:
 
 
 def test_data_written_by_one_function_is_read_by_another() -> None:
-    tokens = register_and_login("shared_store")
+    tokens = create_via_lambda(auth.handler, "shared_store")["tokens"]
     code, _, payload = invoke(
         account.handler, http_event("GET", "/profile", headers={"authorization": f"Bearer {tokens['access_token']}"})
     )

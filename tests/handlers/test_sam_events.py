@@ -8,29 +8,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from typing import Any
 
 import pytest
 
 from handlers import auth, synthesize
 from tests.support.events import EVENTS, http_event, invoke
 from tests.support.lambda_packages import sam_binary
-
-PASSWORD = "s3cret-password"
-
-
-def login(handler: Any, username: str, sample: str = "http_api_v2.json") -> str:
-    body = {"username": username, "email": f"{username}@example.com", "password": PASSWORD, "full_name": None}
-    code, _, payload = invoke(handler, http_event("POST", "/auth/register", json_body=body, sample=sample))
-    assert code == 201, payload
-    login_body = {"username": username, "password": PASSWORD}
-    code, _, payload = invoke(handler, http_event("POST", "/auth/login", json_body=login_body, sample=sample))
-    assert code == 200, payload
-    return str(json.loads(payload)["access_token"])
+from tests.support.users import create_via_lambda
 
 
 def test_synthesis_answers_a_function_url_event() -> None:
-    token = login(auth.handler, "url_user")
+    token = create_via_lambda(auth.handler, "url_user")["tokens"]["access_token"]
     event = http_event(
         "POST",
         "/synthesize",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.common import linear_fit, percentile
+from bench.stats import linear_fit, percentile
 from bench.texts import text_of_length
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ from core.schemas.worker import VoiceInput
 from core.tts import codecs, worker
 from core.tts.base import Audio, FloatArray
 from tests.support.bombs import flac_bomb
-from tests.unit.test_codecs import flac_claiming
+from tests.support.signals import flac_claiming
 
 MiB = 1024 * 1024
 

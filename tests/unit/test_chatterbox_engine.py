@@ -2,10 +2,11 @@
 
 The checkpoint (tests/support/chatterbox_ckpt.py) is built once per machine (~30 s) and cached; its
 T3 is 2 layers deep and stops after 50 speech tokens, so one generate() call gives 2.0 s of audio in
-~7 s on two idle CPU cores. The model is loaded once for the module (~3.2 GB RSS); four tests pay for
-real generation, the others replace generate() by a stand-in returning a real output. The audio is
-noise-like (random weights): these tests check the wiring (shapes, rates, conditionals, seeds,
-chunking, watermark, errors), not speech quality.
+~7 s on two idle CPU cores. The model is loaded once for the unit layer (~3.2 GB RSS,
+tests/unit/conftest.py); four tests pay for real generation, the others replace generate() by a
+stand-in returning a real output. The audio is noise-like (random weights): these tests check the
+wiring (shapes, rates, conditionals, seeds, chunking, watermark), not speech quality; refusals and
+failures are in test_chatterbox_errors.py.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import pytest
 
 pytest.importorskip("chatterbox.tts")
 
-from core.errors import BadRequest, EngineError, EngineUnavailable, NotFound, ValidationFailed
+from core.errors import EngineError
 from core.tts.base import Audio, Engine, SynthesisOptions, VoiceSpec
 from core.tts.chatterbox import ChatterboxEngine
 from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals
 from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
-from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, ensure_checkpoint, synthetic_voice
+from tests.support.chatterbox_ckpt import DEFAULT_STOP_AFTER, synthetic_voice
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +35,13 @@ CHUNK_SECONDS = DEFAULT_STOP_AFTER / 25.0  # S3 speech tokens run at 25 per seco
 
 
 @pytest.fixture(scope="module")
-def checkpoint() -> Path:
-    return ensure_checkpoint()
+def checkpoint(chatterbox_checkpoint: Path) -> Path:
+    return chatterbox_checkpoint
 
 
 @pytest.fixture(scope="module")
-def engine(checkpoint: Path) -> ChatterboxEngine:
-    engine = ChatterboxEngine(checkpoint, device="cpu")
-    engine.load()  # the 2-layer T3 loads as is: the engine reads the depth from the checkpoint
-    return engine
+def engine(chatterbox_engine: ChatterboxEngine) -> ChatterboxEngine:
+    return chatterbox_engine  # one model for the unit layer (tests/unit/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -284,54 +283,3 @@ def test_concurrent_jobs_take_turns_on_the_model(
             job.result()
     assert len(seen) == 6
     assert all(asked == pytest.approx(used) for asked, used in seen)
-
-
-def test_empty_text_gives_no_audio(engine: ChatterboxEngine) -> None:
-    assert list(engine.stream("  \n ", BUILTIN, SynthesisOptions())) == []
-    assert engine.synthesize("", BUILTIN, SynthesisOptions()).samples.size == 0
-
-
-@pytest.mark.parametrize(
-    ("voice", "error"),
-    [(VoiceSpec(), BadRequest), (VoiceSpec(builtin_id="nobody"), NotFound)],
-)
-def test_bad_voices_are_rejected(engine: ChatterboxEngine, voice: VoiceSpec, error: type[Exception]) -> None:
-    with pytest.raises(error):
-        engine.synthesize(TEXT, voice, SynthesisOptions())
-
-
-def test_broken_stored_conditionals_fail_the_job(engine: ChatterboxEngine) -> None:
-    with pytest.raises(EngineError):
-        engine.synthesize(TEXT, VoiceSpec(conditionals=b"garbage"), SynthesisOptions())
-
-
-@pytest.mark.parametrize(
-    "options", [SynthesisOptions(speed=3.0), SynthesisOptions(temperature=0.0), SynthesisOptions(seed=2**32)]
-)
-def test_out_of_range_options_are_rejected(engine: ChatterboxEngine, options: SynthesisOptions) -> None:
-    with pytest.raises(ValidationFailed):
-        engine.synthesize(TEXT, BUILTIN, options)
-
-
-def test_empty_reference_is_rejected(engine: ChatterboxEngine) -> None:
-    with pytest.raises(BadRequest):
-        engine.prepare_voice(Audio(np.zeros(0, dtype=np.float32), 24000))
-
-
-@pytest.fixture
-def broken_checkpoints(tmp_path: Path) -> dict[str, Path]:
-    incomplete = tmp_path / "incomplete"
-    incomplete.mkdir()
-    (incomplete / "tokenizer.json").write_text("{}")
-    garbage = tmp_path / "garbage"
-    garbage.mkdir()
-    for name in ("ve.safetensors", "t3_cfg.safetensors", "s3gen.safetensors", "tokenizer.json"):
-        (garbage / name).write_bytes(b"\x00not a real file")
-    return {"missing": tmp_path / "does-not-exist", "incomplete": incomplete, "garbage": garbage}
-
-
-@pytest.mark.parametrize("kind", ["missing", "incomplete", "garbage"])
-def test_unloadable_checkpoint_is_engine_unavailable(broken_checkpoints: dict[str, Path], kind: str) -> None:
-    engine = ChatterboxEngine(broken_checkpoints[kind], device="cpu")
-    with pytest.raises(EngineUnavailable, match="Chatterbox"):
-        engine.synthesize(TEXT, BUILTIN, SynthesisOptions())

@@ -11,7 +11,7 @@ from core.records import keys
 from core.records.users import Claim, User
 from core.schemas.auth import UserOut
 from core.services import users
-from core.storage import KVStore, LocalBlobStore
+from core.storage import BlobNotFound, KVStore, LocalBlobStore
 
 PASSWORD = "correct horse battery"
 
@@ -132,11 +132,19 @@ def test_delete_account_removes_the_partition_what_it_owns_and_its_blobs(store: 
     blobs.put(blob, b"RIFF")
     owned = ("ELSEWHERE#1", "X")
     store.put({"pk": owned[0], "sk": owned[1]})
-    store.put({"pk": keys.user_pk(user.id), "sk": "AUDIO#a1", "blob_keys": [blob], "owned_keys": [list(owned)]})
+    store.put(
+        {
+            "pk": keys.user_pk(user.id),
+            "sk": keys.audio(user.id, "a1")[1],
+            "blob_keys": [blob],
+            "owned_keys": [list(owned)],
+        }
+    )
     users.delete_account(store, blobs, user_id=user.id)
     assert store.query(keys.user_pk(user.id)).items == []
     assert store.get(*owned) is None
-    assert not blobs.exists(blob)
+    with pytest.raises(BlobNotFound):
+        blobs.get(blob)
     assert users.get_user(store, user_id=other.id) == other  # another account is untouched
 
 

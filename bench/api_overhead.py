@@ -40,6 +40,7 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
     from pydantic import SecretStr
 
     from core.config import Settings
+    from core.records import keys
     from core.schemas.speech import AudioOut, VoiceList
     from core.security import decode_token
     from core.services import library, sessions, voices
@@ -70,7 +71,7 @@ def _breakdown(data_dir: Any, token: str, audio_id: str) -> list[list[Any]]:
         ("settings.signing_key()", settings.signing_key),
         ("GET /voices body: list_voices + response model", list_voices),
         ("GET /audio/{id}/info body: library.get + AudioOut.of", info),
-        ("one sqlite point read (store.get)", lambda: store.get(f"USER#{claims.sub}", "PROFILE")),
+        ("one sqlite point read (store.get)", lambda: store.get(*keys.profile(claims.sub))),
     ]
     return [[label, per_call_us(fn, seconds=0.4)] for label, fn in steps]
 

@@ -96,6 +96,7 @@ def _text_length(profile: Profile, result: Result) -> None:
 def _history(profile: Profile, result: Result) -> None:
     import httpx
 
+    from core.records import keys
     from core.services import voices
     from core.storage.base import encode_cursor
     from core.tts.piper import PiperEngine
@@ -109,7 +110,7 @@ def _history(profile: Profile, result: Result) -> None:
         data_dir = tmp / "data"
         user = direct_user(data_dir)
         engine = PiperEngine()
-        pk = f"USER#{user.user_id}"
+        pk = keys.user_pk(user.user_id)
         with (
             Server("local_server:app", data_dir) as server,
             httpx.Client(base_url=server.url, headers=user.headers, timeout=60) as client,
@@ -118,7 +119,7 @@ def _history(profile: Profile, result: Result) -> None:
             for size in sizes:
                 insert_history(user.store, user.user_id, size - have)
                 have = size
-                oldest = user.store.query(pk, sk_prefix="AUDIO#", limit=21).items
+                oldest = user.store.query(pk, sk_prefix=keys.AUDIO, limit=21).items
                 deep = encode_cursor(oldest[min(20, len(oldest) - 1)]["sk"])
                 paths = {
                     "GET /audio?limit=20": ("/audio", {"limit": "20"}),
@@ -135,7 +136,7 @@ def _history(profile: Profile, result: Result) -> None:
                         latencies[name].append((time.perf_counter() - started) * 1e3)
                 store_us = {
                     "audio query (newest 20)": per_call_us(
-                        lambda: user.store.query(pk, sk_prefix="AUDIO#", limit=20, descending=True)
+                        lambda: user.store.query(pk, sk_prefix=keys.AUDIO, limit=20, descending=True)
                     ),
                     "voices.list_voices": per_call_us(
                         lambda: voices.list_voices(user.store, engine, user_id=user.user_id)
@@ -177,12 +178,14 @@ def _history(profile: Profile, result: Result) -> None:
 def _query_plans(store: Any, pk: str, deep: str) -> list[str]:
     """The plan and cost of the SQL that SqliteStore actually runs for each list query (captured with
     sqlite's trace callback, bound values expanded), at the largest history."""
+    from core.records import keys
+
     conn = store._conn()  # a benchmark may look inside: the plan is what explains the figures
     queries = {
-        "GET /voices (VOICE#, ascending)": {"sk_prefix": "VOICE#", "limit": 100},
-        "GET /audio newest page (AUDIO#, descending)": {"sk_prefix": "AUDIO#", "limit": 20, "descending": True},
+        "GET /voices (VOICE#, ascending)": {"sk_prefix": keys.VOICE, "limit": 100},
+        "GET /audio newest page (AUDIO#, descending)": {"sk_prefix": keys.AUDIO, "limit": 20, "descending": True},
         "GET /audio oldest page (AUDIO#, descending, cursor)": {
-            "sk_prefix": "AUDIO#",
+            "sk_prefix": keys.AUDIO,
             "limit": 20,
             "descending": True,
             "cursor": deep,

@@ -41,8 +41,6 @@ from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import purge_partition
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Delete, KVStore, Put
 
-user_pk = keys.user_pk  # moved to core.records.keys (re-exported until every importer uses keys.user_pk)
-
 
 def _email_error(message: str, code: str) -> ValidationFailed:
     return ValidationFailed(f"email: {message}", code=code, details=[{"loc": ["email"], "msg": message, "type": code}])

@@ -149,7 +149,7 @@ def charged(env: dict[str, Any]) -> tuple[int, float, int, int]:
     """(characters used, audio seconds used, the API key's characters, records stored), once settled."""
     store = runtime.store()
     user_id = httpx.get(f"{env['url']}/profile", headers=env["session"]).json()["id"]
-    wait_until(lambda: not store.query(f"USER#{user_id}", sk_prefix="HOLD#").items, "the job to settle")
+    wait_until(lambda: not store.query(keys.user_pk(user_id), sk_prefix=keys.HOLD).items, "the job to settle")
     quota = httpx.get(f"{env['url']}/profile", headers=env["session"]).json()["quota"]
     keys = httpx.get(f"{env['url']}/api-keys", headers=env["session"]).json()
     key_chars = (keys["items"] if isinstance(keys, dict) else keys)[0]["characters"]

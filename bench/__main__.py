@@ -7,6 +7,7 @@
 - `--quick`: small sizes (all benchmarks in about 3 minutes); `--smoke`: tiny sizes, for the test
   that the harness works. `--skip-full-depth`: no full-size Chatterbox load in the memory benchmark.
 A benchmark that fails still writes its result file, with the error in its diagnostics.
+`-h` / `--help` prints this text; an unknown flag or NAME is refused (exit 2) before anything runs.
 """
 
 from __future__ import annotations
@@ -46,9 +47,18 @@ def run_one(name: str, argv: list[str]) -> bool:
     return ok
 
 
+FLAGS = frozenset({"--quick", "--smoke", "--report", "--no-report", "--skip-full-depth"})
+
+
 def main(argv: list[str]) -> int:
-    names = [a for a in argv if not a.startswith("--")]
-    flags = [a for a in argv if a.startswith("--")]
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return 0
+    names = [a for a in argv if not a.startswith("-")]
+    flags = [a for a in argv if a.startswith("-")]
+    if bad := sorted(set(flags) - FLAGS):
+        print(f"unknown flag(s) {bad}; known: {', '.join(sorted(FLAGS))} (see --help)", file=sys.stderr)
+        return 2
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s) {unknown}; choose from {', '.join(BENCHMARKS)}", file=sys.stderr)

@@ -62,3 +62,16 @@ def test_harness_runs_and_reports(tmp_path: Path) -> None:
     text = report.read_text()
     assert "## Summary" in text
     assert "growth" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [(["--help"], 0, "Command line"), (["-h"], 0, "--skip-full-depth"), (["--qiuck"], 2, "unknown flag")],
+)
+def test_the_command_line_answers_help_and_refuses_unknown_flags(argv: list[str], code: int, says: str) -> None:
+    """Nothing is benchmarked: help and a mistyped flag answer at once (a typo used to start the full run)."""
+    out = subprocess.run(
+        [sys.executable, "-m", "bench", *argv], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert out.returncode == code, out.stderr
+    assert says in out.stdout + out.stderr

@@ -32,6 +32,7 @@ import httpx
 import pytest
 
 from core import runtime
+from core.records import keys
 from core.services.streams import piece_ends
 from core.tts.text import split_sentences
 from tests.support.fake_engine import EngineSeam, FakeEngine
@@ -151,8 +152,8 @@ def charged(env: dict[str, Any]) -> tuple[int, float, int, int]:
     user_id = httpx.get(f"{env['url']}/profile", headers=env["session"]).json()["id"]
     wait_until(lambda: not store.query(keys.user_pk(user_id), sk_prefix=keys.HOLD).items, "the job to settle")
     quota = httpx.get(f"{env['url']}/profile", headers=env["session"]).json()["quota"]
-    keys = httpx.get(f"{env['url']}/api-keys", headers=env["session"]).json()
-    key_chars = (keys["items"] if isinstance(keys, dict) else keys)[0]["characters"]
+    listed = httpx.get(f"{env['url']}/api-keys", headers=env["session"]).json()
+    key_chars = (listed["items"] if isinstance(listed, dict) else listed)[0]["characters"]
     records = httpx.get(f"{env['url']}/audio", headers=env["session"]).json()["items"]
     return quota["used"], quota["audio_seconds"]["used"], key_chars, len(records)
 

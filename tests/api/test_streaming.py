@@ -124,7 +124,12 @@ def test_streamed_audio_is_intelligible_and_stored(client: TestClient, users: Us
     assert response.headers["x-audio-url"] == f"/audio/{audio_id}"
     info = client.get(f"/audio/{audio_id}/info", headers=alice["headers"]).json()
     assert info["format"] == ("wav" if fmt == "pcm" else fmt)
-    assert info["duration"] == pytest.approx(duration_of(playable), abs=0.1)
+    if fmt == "mp3":
+        # A stream has no LAME tag (its header rewrite is dropped), so a decoder keeps MP3's encoder delay
+        # and the last frame's padding: 1.5 to 2.5 frames of 1152 samples more than the stored audio.
+        assert 0 <= duration_of(playable) - info["duration"] <= 3 * 1152 / rate
+    else:
+        assert info["duration"] == pytest.approx(duration_of(playable), abs=0.1)
     stored = client.get(f"/audio/{audio_id}", headers=alice["headers"])
     assert len(stored.content) == info["size_bytes"]
 

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     login_lockout_failures: int = Field(default=5, ge=0, description="login attempts per account per window")
     login_lockout_minutes: int = Field(default=15, ge=1)
     rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
+    rate_limit_exports_per_hour: int = Field(default=6, ge=0, description="per user: GET /profile/export")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
     quota_audio_seconds_per_day: int = Field(
         default=7200, ge=0, description="synthesized audio seconds per user per day"

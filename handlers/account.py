@@ -21,6 +21,7 @@ from core.services import export, quota, users
 from core.services.policy import EXPORTS
 
 router = APIRouter(tags=["profile"])
+ZIP_SCHEMA = {"type": "string", "format": "binary"}
 
 
 @router.get("/profile", response_model=ProfileOut)
@@ -39,7 +40,7 @@ def delete_profile(principal: SessionUser, store: StoreDep, blobs: BlobsDep) -> 
     "/profile/export",
     response_class=AudioStreamResponse,
     dependencies=[limit_per_user(EXPORTS)],
-    responses={200: {"content": {"application/zip": {}}, "description": "A zip of the account (streamed)"}},
+    responses={200: {"content": {"application/zip": {"schema": ZIP_SCHEMA}}, "description": "A zip of the account"}},
     summary="Export the account: profile, voices with their clips, audio records and files (zip)",
 )
 def export_profile(principal: CurrentUser, store: StoreDep, blobs: BlobsDep) -> AudioStreamResponse:

@@ -16,4 +16,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository
 PYTHON = sys.executable  # the interpreter that runs the benchmarks and their subprocesses
-BENCHMARKS = ("cold_start", "api_overhead", "synthesis", "chatterbox_voice", "growth", "memory", "abuse_memory")
+BENCHMARKS = (
+    "cold_start",
+    "api_overhead",
+    "synthesis",
+    "chatterbox_voice",
+    "growth",
+    "memory",
+    "abuse_memory",
+    "export_memory",
+)

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         default="", description="trusted proxies: IPs, CIDR ranges, 'private', 'cloudflare'; empty: none"
     )
+    cors_origins: str = Field(
+        default="", description="origins whose pages may call the API: scheme://host[:port], comma-separated, or *"
+    )
     header_timeout_s: float = Field(default=20.0, gt=0, description="request line and headers must arrive within")
     body_timeout_s: float = Field(default=20.0, gt=0, description="request body must arrive within (plus min rate)")
     body_min_rate: int = Field(default=500, ge=0, description="bytes/s: each BODY_MIN_RATE bytes add 1 s; 0: none")
@@ -93,6 +96,7 @@ class Settings(BaseSettings):
     login_lockout_failures: int = Field(default=5, ge=0, description="login attempts per account per window")
     login_lockout_minutes: int = Field(default=15, ge=1)
     rate_limit_conversions_per_hour: int = Field(default=60, ge=0, description="per user: ?format= conversions")
+    rate_limit_exports_per_hour: int = Field(default=6, ge=0, description="per user: GET /profile/export")
     quota_chars_per_day: int = Field(default=100_000, ge=0, description="synthesized characters per user per day")
     quota_audio_seconds_per_day: int = Field(
         default=7200, ge=0, description="synthesized audio seconds per user per day"
@@ -129,6 +133,14 @@ class Settings(BaseSettings):
         from core.edge.proxies import parse_trusted  # lazily: core.edge reads these settings
 
         parse_trusted(value)
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, value: str) -> str:
+        from core.edge.cors import parse_origins  # lazily: core.edge reads these settings
+
+        parse_origins(value)
         return value
 
     @property

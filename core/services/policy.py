@@ -48,6 +48,7 @@ LOGIN = RateRule("login", 60, lambda s: s.rate_limit_login_per_minute)  # per cl
 SYNTHESIS = RateRule("synthesis", 60, lambda s: s.rate_limit_synthesis_per_minute)  # per user
 UPLOADS = RateRule("uploads", 3600, lambda s: s.rate_limit_uploads_per_hour)  # per user
 CONVERSIONS = RateRule("conversions", 3600, lambda s: s.rate_limit_conversions_per_hour)  # per user
+EXPORTS = RateRule("exports", 3600, lambda s: s.rate_limit_exports_per_hour)  # per user: GET /profile/export
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,5 @@ def delete_user(store: KVStore, blobs: BlobStore, *, actor_id: str, user_id: str
 
 
 def audit_log(store: KVStore, *, limit: int = 50, cursor: str | None = None) -> AuditPage:
-    page = store.query(
-        keys.AUDIT, sk_prefix=keys.AUDIT_ENTRY, limit=_page_size(limit), cursor=cursor, descending=True
-    )
+    page = store.query(keys.AUDIT, sk_prefix=keys.AUDIT_ENTRY, limit=_page_size(limit), cursor=cursor, descending=True)
     return AuditPage(records=[AuditRecord.from_item(item) for item in page.items], cursor=page.cursor)

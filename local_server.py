@@ -13,13 +13,14 @@ from __future__ import annotations
 from core.api import create_app
 from core.edge.server import serve
 from core.maintenance.schedule import with_sweeper
-from handlers import account, api_keys, audio, auth, openai_speech, status, synthesize, voices, web
+from handlers import account, admin, api_keys, audio, auth, openai_speech, status, synthesize, voices, web
 
 app = create_app(
     status.router,
     auth.router,
     account.router,
     api_keys.router,
+    admin.router,
     voices.router,
     synthesize.router,
     audio.router,

@@ -12,6 +12,8 @@ Contract:
   self-hosted and only served when DOCS_ENABLED (`core.edge.docs`).
 - `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise);
   `Principal.caller` is the `core.services.policy.Caller` that services charge and limit.
+- `AdminUser` is a `CurrentUser` whose account is an active admin (403 `forbidden` otherwise,
+  `account_disabled` for a disabled account).
 - `PolicyDep` is `core.services.policy.Policy.of(settings)`: handlers pass its parts to the services,
   which apply them. `limit_per_ip(rule)` / `limit_per_user(rule)` are route dependencies counting a
   request against a `policy.RateRule` (429 rate_limited with Retry-After, before the handler runs).
@@ -36,6 +38,8 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
+from core.records import keys
+from core.records.users import User
 from core.services import api_keys, limits, sessions
 from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
@@ -241,3 +245,21 @@ def limit_per_user(rule: RateRule) -> Any:
         limits.hit(store, rate=rule.of(settings), key=principal.user_id)
 
     return Depends(dependency)
+
+
+# -- admins (issue 12, E4's copy; E3 adds the same dependency: keep one when merging) ---------------
+def admin_principal(principal: CurrentUser, store: StoreDep) -> Principal:
+    """The caller, when their account is an active admin: else 403 (`account_disabled` for a disabled
+    account, `forbidden` for any other non-admin); 401 without credentials (CurrentUser)."""
+    item = store.get(*keys.profile(principal.user_id))
+    if item is None:
+        raise Unauthorized("The account no longer exists", code="account_deleted")
+    user = User.from_item(item)
+    if not user.is_active:
+        raise Forbidden("This account is disabled", code="account_disabled")
+    if user.role != "admin":
+        raise Forbidden("Administrators only", code="forbidden")
+    return principal
+
+
+AdminUser = Annotated[Principal, Depends(admin_principal)]

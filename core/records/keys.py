@@ -8,6 +8,7 @@ prefix. Keys are plain strings:
   listing), `VOICE#<vid>`, `AUDIO#<aid>`, `USAGE#<yyyymmdd>`, `HOLD#<id>`.
 - Uniqueness claims: `USERNAME#<lower>` / `USERNAME`, `EMAIL#<mailbox>` / `EMAIL`.
 - `APIKEY#<kid>` / `APIKEY`: an API key's lookup item (user id and secret hash).
+- `AUDIT` / `ENTRY#<sortable id>`: the admin audit log, one partition, newest last in sk order.
 - Counters: `RATE#<bucket>#<key>` / `W#<window>`, `LOGINFAIL#<subject>` / `COUNT`.
 - Blobs: `voices/<uid>/<vid>/reference.flac`, `voices/<uid>/<vid>/<voice_format>.bin`,
   `audio/<uid>/<aid>.<ext>`; `USER_BLOB_AREAS` names the top folders that hold a user's blobs.
@@ -26,6 +27,9 @@ VOICE = "VOICE#"
 AUDIO = "AUDIO#"
 USAGE = "USAGE#"
 HOLD = "HOLD#"
+TOTALS = "TOTALS"
+AUDIT = "AUDIT"
+AUDIT_ENTRY = "ENTRY#"
 USERNAME = "USERNAME#"
 USERNAME_SK = "USERNAME"
 EMAIL = "EMAIL#"
@@ -76,6 +80,14 @@ def usage(user_id: str, day: str) -> Key:
 
 def hold(user_id: str, hold_id: str) -> Key:
     return user_pk(user_id), f"{HOLD}{hold_id}"
+
+
+def totals(user_id: str) -> Key:
+    return user_pk(user_id), TOTALS
+
+
+def audit_entry(entry_id: str) -> Key:
+    return AUDIT, f"{AUDIT_ENTRY}{entry_id}"
 
 
 def username_claim(username: str) -> Key:

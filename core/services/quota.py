@@ -23,16 +23,23 @@ Contract:
   `characters` count is what was delivered through it.
 - Windows: a crash between the usage increment and the hold's put leaves that request charged (the
   increment comes first, so no failure ever gives free audio).
+- Per-user quota: `reserve` and `usage` apply the account's own daily character quota
+  (`User.quota_chars_per_day`, set by an admin; None: `limits.characters`, 0: unlimited, as the setting)
+  through `user_limits`, one point read of the profile, so a change applies to the next request.
+- Lifetime totals: `USER#<uid>` / `TOTALS` counts the `characters` a user was delivered and the
+  `syntheses` that delivered any (a job counts once, at its first delivery); the Meter adds to them
+  with the same deltas it charges the API key. `totals(...)` reads them (`Totals`, zeros when absent).
 - Time (the day, expiry) is `core.services.clock.now()`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from core.errors import ConditionFailed, RateLimited
 from core.records import keys
+from core.records.users import User
 from core.services import api_keys, clock
 from core.services.clock import sortable_id
 from core.services.holds import Amounts, Hold, HoldRecord, add_usage
@@ -67,6 +74,24 @@ class Usage:
     remaining: int | None  # None: unlimited
     resets_at: str
     audio_seconds: AudioUsage
+
+
+@dataclass(frozen=True)
+class Totals:
+    characters: int  # delivered, over the account's life
+    syntheses: int  # jobs that delivered something
+
+
+def totals(store: KVStore, *, user_id: str) -> Totals:
+    item = store.get(*keys.totals(user_id)) or {}
+    return Totals(characters=int(item.get("characters", 0)), syntheses=int(item.get("syntheses", 0)))
+
+
+def user_limits(store: KVStore, *, user_id: str, limits: Limits) -> Limits:
+    """`limits` with the account's own daily character quota, when an admin set one."""
+    item = store.get(*keys.profile(user_id))
+    own = None if item is None else User.from_item(item).quota_chars_per_day
+    return limits if own is None else replace(limits, characters=own)
 
 
 def _today() -> tuple[str, int]:
@@ -111,6 +136,7 @@ def _refuse(which: str, limit: float, used: float, requested: float, resets: int
 
 def reserve(store: KVStore, *, user_id: str, characters: int, seconds: float, limits: Limits) -> Hold | None:
     """Admit a job of `characters` and about `seconds` of audio, or refuse it (see the module contract)."""
+    limits = user_limits(store, user_id=user_id, limits=limits)
     if not limits.enabled:
         return None
     reclaim_expired(store, user_id=user_id)
@@ -145,7 +171,8 @@ def reserve(store: KVStore, *, user_id: str, characters: int, seconds: float, li
 
 
 def usage(store: KVStore, *, user_id: str, limits: Limits) -> Usage:
-    """Today's usage of the user against `limits` (live holds included)."""
+    """Today's usage of the user against `limits` (theirs: `user_limits`; live holds included)."""
+    limits = user_limits(store, user_id=user_id, limits=limits)
     if limits.enabled:
         reclaim_expired(store, user_id=user_id)
     day, resets = _today()
@@ -179,10 +206,16 @@ class Meter:
         self.finished = False
 
     def _count_key(self, characters: int) -> None:
-        if self._api_key_id is not None and characters > self.characters:
-            api_keys.record_use(
-                self._store, user_id=self._user_id, key_id=self._api_key_id, characters=characters - self.characters
-            )
+        """Charge the characters delivered since the last call to the API key and the lifetime totals."""
+        if characters <= self.characters:
+            return
+        delta = characters - self.characters
+        if self._api_key_id is not None:
+            api_keys.record_use(self._store, user_id=self._user_id, key_id=self._api_key_id, characters=delta)
+        pk, sk = keys.totals(self._user_id)
+        self._store.increment(pk, sk, "characters", delta)
+        if self.characters == 0:  # this job's first delivery
+            self._store.increment(pk, sk, "syntheses", 1)
 
     def deliver(self, *, characters: int, seconds: float) -> None:
         """Cumulative totals delivered so far (a streamed piece was sent)."""

@@ -19,6 +19,7 @@ Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any
 spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
 `authenticate` is the two in one.
+`deletion_ops` is that transaction's operations (core.services.admin adds its own to them);
 `delete_user` removes the profile with its claims, atomically (from then on no token of the user works)
 and returns it; `delete_account` does that, then removes every item of the partition, what they own
 and their blobs. Records written under a user after a long operation go through `core.services.owned`,
@@ -40,6 +41,7 @@ from core.records.users import Claim, User
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import purge_partition
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Delete, KVStore, Put
+from core.storage.base import Op
 
 
 def _email_error(message: str, code: str) -> ValidationFailed:
@@ -204,16 +206,21 @@ def get_user(store: KVStore, *, user_id: str) -> User:
     return user
 
 
+def deletion_ops(store: KVStore, user: User, *, profile_cond: Cond = MUST_EXIST) -> list[Op]:
+    """The transaction removing `user`: its profile first (under `profile_cond`), then its claims."""
+    username = Claim.username(user.username, user_id=user.id)
+    return [Delete(*user.key, cond=profile_cond), Delete(*username.key), *_email_claims(store, user)]
+
+
 def delete_user(store: KVStore, *, user_id: str) -> User:
     """Remove the profile and its claims in one transaction and return the account; from then on no
     token of this user works and nothing more is stored under it (`core.services.owned`). The items
     left in its partition are `delete_account`'s (or the maintenance sweep's) to remove."""
     user = get_user(store, user_id=user_id)
-    username = Claim.username(user.username, user_id=user.id)
     attempts = 0
     while True:
         try:
-            store.transact([Delete(*user.key, cond=MUST_EXIST), Delete(*username.key), *_email_claims(store, user)])
+            store.transact(deletion_ops(store, user))
             return user
         except TransactionConflict as exc:
             if exc.reasons[0]:

@@ -11,7 +11,8 @@ Contract:
 - `query` returns items of one pk whose sk starts with a prefix, in sk order (or reversed), one page at
   a time; `Page.cursor` is an opaque string to pass back, None on the last page.
 - `scan` returns live items of every pk that starts with a prefix, in no promised order, one page at a
-  time (same cursor rules). It reads the whole table on DynamoDB: maintenance only, never per request.
+  time (same cursor rules). It reads the whole table on DynamoDB: maintenance and the admin API's account
+  listing only (core.services.admin), never on a user's request.
 - `increment` adds to a numeric attribute atomically and returns the new value; an absent or expired
   item starts from 0 and gets the given ttl; `set_attrs` are written in the same atomic update.
 - Any failure of the backend itself (unreachable, disk full, read-only) raises `StorageUnavailable`.

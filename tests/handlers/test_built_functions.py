@@ -89,6 +89,7 @@ CASES: dict[str, Case] = {
         ("packaged", True, 0),
         json_body={"name": "packaged"},
     ),
+    "AdminFunction": Case("GET", "/admin/users", 403, lambda b: b["error"]["code"], "forbidden"),  # not an admin
     "AccountFunction": Case(
         "GET", "/profile", 200, lambda b: (b["username"], b["quota"]["limit"]), (USERNAME, 100_000)
     ),

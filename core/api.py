@@ -10,6 +10,8 @@ Contract:
   duplicate framing headers refused, one body limit decided by the route (413 before a body is held or
   parsed; `core.edge.upload_route` marks uploads), 408 for slow bodies. /docs and /redoc are
   self-hosted and only served when DOCS_ENABLED (`core.edge.docs`).
+- `AdminUser` is `CurrentUser` whose account has role `admin` (403 forbidden otherwise; 401 without
+  credentials): the dependency of every /admin route.
 - `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise);
   `Principal.caller` is the `core.services.policy.Caller` that services charge and limit.
 - `PolicyDep` is `core.services.policy.Policy.of(settings)`: handlers pass its parts to the services,
@@ -36,7 +38,7 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
-from core.services import api_keys, limits, sessions
+from core.services import api_keys, limits, sessions, users
 from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
@@ -217,6 +219,17 @@ def session_principal(principal: CurrentUser) -> Principal:
 
 
 SessionUser = Annotated[Principal, Depends(session_principal)]
+
+
+def admin_principal(principal: CurrentUser, store: StoreDep) -> Principal:
+    """An admin's principal: the caller's profile is read (one point read; admin routes only) and must
+    have role `admin` (403 forbidden otherwise); a disabled account is already refused by `CurrentUser`."""
+    user = users.get_user(store, user_id=principal.user_id)
+    users.require_admin(user)
+    return principal
+
+
+AdminUser = Annotated[Principal, Depends(admin_principal)]
 
 
 def client_ip(request: Request) -> str:

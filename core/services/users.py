@@ -18,7 +18,8 @@ Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any
 `login_name` is a login's canonical form (it keys an unknown name's lockout counter); `verify_login`
 spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
-`authenticate` is the two in one.
+`authenticate` is the two in one. `require_active` / `require_admin` refuse a disabled account (403
+account_disabled) and a non-admin (403 forbidden).
 `delete_user` removes the profile with its claims, atomically (from then on no token of the user works)
 and returns it; `delete_account` does that, then removes every item of the partition, what they own
 and their blobs. Records written under a user after a long operation go through `core.services.owned`,
@@ -30,6 +31,7 @@ from __future__ import annotations
 from core import emails, security
 from core.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     TransactionConflict,
     Unauthorized,
@@ -195,6 +197,24 @@ def _email_claims(store: KVStore, user: User) -> list[Delete]:
         if claim is not None and claim.user_id == user.id:
             deletes.append(Delete(*claim.key, cond=owned))
     return deletes
+
+
+def account_disabled() -> Forbidden:
+    return Forbidden("This account is disabled; contact an administrator", code="account_disabled")
+
+
+def require_active(user: User) -> User:
+    """`user` when the account is enabled, else 403 account_disabled."""
+    if not user.is_active:
+        raise account_disabled()
+    return user
+
+
+def require_admin(user: User) -> User:
+    """`user` when it is an enabled admin, else 403 (account_disabled, or forbidden for role `user`)."""
+    if require_active(user).role != "admin":
+        raise Forbidden("This needs an administrator account", code="forbidden")
+    return user
 
 
 def get_user(store: KVStore, *, user_id: str) -> User:

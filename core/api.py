@@ -38,7 +38,7 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
-from core.services import api_keys, limits, sessions, users
+from core.services import accounts, api_keys, limits, sessions, users
 from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
@@ -221,10 +221,11 @@ def session_principal(principal: CurrentUser) -> Principal:
 SessionUser = Annotated[Principal, Depends(session_principal)]
 
 
-def admin_principal(principal: CurrentUser, store: StoreDep) -> Principal:
+def admin_principal(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> Principal:
     """An admin's principal: the caller's profile is read (one point read; admin routes only) and must
-    have role `admin` (403 forbidden otherwise); a disabled account is already refused by `CurrentUser`."""
-    user = users.get_user(store, user_id=principal.user_id)
+    have role `admin` (403 forbidden otherwise) and be enabled (403 account_disabled). A user listed in
+    ADMIN_USERNAMES is promoted here on first use (serverless deploys have no start-up hook)."""
+    user = accounts.promote_listed(store, settings, user=users.get_user(store, user_id=principal.user_id))
     users.require_admin(user)
     return principal
 

@@ -65,7 +65,8 @@ def registrable_email(raw: str) -> emails.Email:
     return email
 
 
-def _legacy_keys(email: emails.Email) -> list[str]:
+def legacy_keys(email: emails.Email) -> list[str]:
+    """The old-style claim key (address lower-cased) of `email` when it differs from its mailbox."""
     return [email.legacy_key] if email.legacy_key and email.legacy_key != email.mailbox else []
 
 
@@ -81,7 +82,7 @@ def register(store: KVStore, *, username: str, email: str, password: str, full_n
     )
     claims = (Claim.username(username, user_id=user.id), Claim.email(address.mailbox, user_id=user.id))
     # An account registered before mailbox keys holds this exact address under its old key.
-    legacy = [Check(*keys.email_claim(key), cond=MUST_NOT_EXIST) for key in _legacy_keys(address)]
+    legacy = [Check(*keys.email_claim(key), cond=MUST_NOT_EXIST) for key in legacy_keys(address)]
     try:
         store.transact(
             [
@@ -115,7 +116,8 @@ def _claim(store: KVStore, key: keys.Key) -> Claim | None:
     return None if item is None else Claim.from_item(item)
 
 
-def _profile(store: KVStore, user_id: str) -> User | None:
+def find_profile(store: KVStore, *, user_id: str) -> User | None:
+    """The account `user_id`, or None when there is none (get_user raises instead)."""
     item = store.get(*keys.profile(user_id))
     return None if item is None else User.from_item(item)
 
@@ -128,13 +130,13 @@ def find_by_login(store: KVStore, *, login: str) -> User | None:
             email = emails.normalize_email(login)
         except emails.InvalidEmail:
             return None
-        claim_keys = [keys.email_claim(key) for key in (*_legacy_keys(email), email.mailbox)]
+        claim_keys = [keys.email_claim(key) for key in (*legacy_keys(email), email.mailbox)]
     else:
         claim_keys = [keys.username_claim(folded)]
     for key in claim_keys:
         claim = _claim(store, key)
         if claim is not None:
-            return _profile(store, claim.user_id)
+            return find_profile(store, user_id=claim.user_id)
     return None
 
 
@@ -144,7 +146,7 @@ def _migrate_email_claim(store: KVStore, user: User) -> None:
         email = emails.normalize_email(user.email)
     except emails.InvalidEmail:
         return
-    for key in _legacy_keys(email):
+    for key in legacy_keys(email):
         claim = _claim(store, keys.email_claim(key))
         if claim is None or claim.user_id != user.id:
             continue
@@ -183,11 +185,12 @@ def authenticate(store: KVStore, *, login: str, password: str) -> User:
     return verify_login(store, user=find_by_login(store, login=login), password=password)
 
 
-def _email_claims(store: KVStore, user: User) -> list[Delete]:
-    """Deletes of the email claims this user holds (mailbox key and any old-style key)."""
+def email_claims(store: KVStore, user: User) -> list[Delete]:
+    """Deletes of the email claims this user holds (mailbox key and any old-style key), each
+    conditioned on still naming this user."""
     try:
         email = emails.normalize_email(user.email)
-        claim_keys = [email.mailbox, *_legacy_keys(email)]
+        claim_keys = [email.mailbox, *legacy_keys(email)]
     except emails.InvalidEmail:
         claim_keys = [user.email.lower()]
     owned = Cond(equals={"user_id": user.id})
@@ -218,7 +221,7 @@ def require_admin(user: User) -> User:
 
 
 def get_user(store: KVStore, *, user_id: str) -> User:
-    user = _profile(store, user_id)
+    user = find_profile(store, user_id=user_id)
     if user is None:
         raise NotFound("User not found", code="user_not_found")
     return user
@@ -233,7 +236,7 @@ def delete_user(store: KVStore, *, user_id: str) -> User:
     attempts = 0
     while True:
         try:
-            store.transact([Delete(*user.key, cond=MUST_EXIST), Delete(*username.key), *_email_claims(store, user)])
+            store.transact([Delete(*user.key, cond=MUST_EXIST), Delete(*username.key), *email_claims(store, user)])
             return user
         except TransactionConflict as exc:
             if exc.reasons[0]:

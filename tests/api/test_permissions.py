@@ -45,10 +45,10 @@ def _api_routes(routes: Sequence[Any], prefix: str = "") -> Iterator[tuple[str, 
 
 
 def _routes(app: Any, *, prefix: str = "/") -> list[tuple[str, str]]:
-    found = []
+    found: list[tuple[str, str]] = []
     for path, route in _api_routes(app.routes):
         if path.startswith(prefix) and _needs_auth(route.dependant):
-            found.extend((method, path) for method in sorted(route.methods))
+            found.extend((method, path) for method in sorted(route.methods or ()))
     return found
 
 

@@ -3,6 +3,7 @@ changes, roles, disabling and enabling an account, and the races they must not l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -103,8 +104,10 @@ def test_change_password_refuses_a_wrong_or_unchanged_password(
     sessions.login(store, settings, login="alice", password=PASSWORD)
 
 
-def test_wrong_current_passwords_count_under_the_login_lockout(store: KVStore, user_id: str, tmp_path: Any) -> None:
-    strict = Settings(data_dir=tmp_path, secret_key="k" * 40, login_lockout_failures=2)  # type: ignore[arg-type]
+def test_wrong_current_passwords_count_under_the_login_lockout(
+    store: KVStore, settings: Settings, user_id: str
+) -> None:
+    strict = settings.model_copy(update={"login_lockout_failures": 2})
     for _ in range(2):
         with pytest.raises(Unauthorized):
             accounts.change_password(store, strict, user_id=user_id, current_password="no", new_password="x" * 12)
@@ -119,7 +122,7 @@ def test_disabling_refuses_tokens_keys_and_login_and_enabling_restores_them(
     pair = sessions.login(store, settings, login="alice", password=PASSWORD)
     key = api_keys.create(store, user_id=user_id, name="ci").token
     accounts.set_active(store, user_id=user_id, active=False)
-    refusals = [
+    refusals: list[Callable[[], object]] = [
         lambda: sessions.authenticate_access(store, settings, token=pair.access_token),
         lambda: sessions.rotate(store, settings, refresh_token=pair.refresh_token),
         lambda: api_keys.authenticate(store, token=key),

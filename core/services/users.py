@@ -18,7 +18,9 @@ Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any
 `login_name` is a login's canonical form (it keys an unknown name's lockout counter); `verify_login`
 spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
-`authenticate` is the two in one. `require_active` / `require_admin` refuse a disabled account (403
+`authenticate` is the two in one. `find_profile` reads an account or None (`get_user` raises 404);
+`legacy_keys` / `email_claims` are the claim keys an address may sit under (core.services.accounts
+moves them when the email changes). `require_active` / `require_admin` refuse a disabled account (403
 account_disabled) and a non-admin (403 forbidden).
 `delete_user` removes the profile with its claims, atomically (from then on no token of the user works)
 and returns it; `delete_account` does that, then removes every item of the partition, what they own

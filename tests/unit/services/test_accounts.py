@@ -13,6 +13,7 @@ from core.config import Settings
 from core.errors import AppError, Conflict, Forbidden, Unauthorized, ValidationFailed
 from core.services import accounts, api_keys, sessions, signout, users
 from core.storage import KVStore
+from tests.support.spies import spy
 from tests.unit.services.conftest import register
 
 PASSWORD = "correct horse battery"
@@ -189,3 +190,20 @@ def test_roles_and_admin_usernames(store: KVStore, settings: Settings, user_id: 
     assert accounts.promote_all_listed(store, listed) == []  # idempotent
     assert users.get_user(store, user_id=bob).role == "admin"
     assert users.get_user(store, user_id=user_id).role == "user"
+
+
+def test_checking_an_access_token_stays_one_read(
+    store: KVStore, settings: Settings, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disabled check costs no read per request: it rides on the session read (suspended sessions)."""
+    pair = sessions.login(store, settings, login="alice", password=PASSWORD)
+    reads: list[Any] = []
+    monkeypatch.setattr(store, "get", spy(reads, store.get))
+    monkeypatch.setattr(store, "query", spy(reads, store.query))
+    sessions.authenticate_access(store, settings, token=pair.access_token)
+    assert len(reads) == 1
+    accounts.set_active(store, user_id=user_id, active=False)
+    reads.clear()
+    with pytest.raises(Forbidden):
+        sessions.authenticate_access(store, settings, token=pair.access_token)
+    assert len(reads) == 1

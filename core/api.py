@@ -13,7 +13,8 @@ Contract:
 - `CurrentUser` resolves the Bearer access token to a `Principal` (401 with WWW-Authenticate otherwise);
   `Principal.caller` is the `core.services.policy.Caller` that services charge and limit.
 - `AdminUser` is a `CurrentUser` whose account is an active admin (403 `forbidden` otherwise,
-  `account_disabled` for a disabled account).
+  `account_disabled` for a disabled account; 401 without credentials): the dependency of every /admin
+  route.
 - `PolicyDep` is `core.services.policy.Policy.of(settings)`: handlers pass its parts to the services,
   which apply them. `limit_per_ip(rule)` / `limit_per_user(rule)` are route dependencies counting a
   request against a `policy.RateRule` (429 rate_limited with Retry-After, before the handler runs).
@@ -38,9 +39,7 @@ from core import edge, runtime
 from core.config import Settings, get_settings
 from core.edge.docs import docs_router
 from core.errors import AppError, Forbidden, Unauthorized, error_body
-from core.records import keys
-from core.records.users import User
-from core.services import api_keys, limits, sessions
+from core.services import accounts, api_keys, limits, sessions, users
 from core.services.policy import Caller, Policy, RateRule
 from core.storage import BlobStore, KVStore
 from core.tts.base import Engine
@@ -223,6 +222,18 @@ def session_principal(principal: CurrentUser) -> Principal:
 SessionUser = Annotated[Principal, Depends(session_principal)]
 
 
+def admin_principal(principal: CurrentUser, store: StoreDep, settings: SettingsDep) -> Principal:
+    """An admin's principal: the caller's profile is read (one point read; admin routes only) and must
+    have role `admin` (403 forbidden otherwise) and be enabled (403 account_disabled). A user listed in
+    ADMIN_USERNAMES is promoted here on first use (serverless deploys have no start-up hook)."""
+    user = accounts.promote_listed(store, settings, user=users.get_user(store, user_id=principal.user_id))
+    users.require_admin(user)
+    return principal
+
+
+AdminUser = Annotated[Principal, Depends(admin_principal)]
+
+
 def client_ip(request: Request) -> str:
     """The client address: the peer, or behind trusted proxies (FORWARDED_ALLOW_IPS) the address they
     report (`core.edge.proxies`); under Mangum the peer is API Gateway's source IP."""
@@ -245,21 +256,3 @@ def limit_per_user(rule: RateRule) -> Any:
         limits.hit(store, rate=rule.of(settings), key=principal.user_id)
 
     return Depends(dependency)
-
-
-# -- admins (issue 12, E4's copy; E3 adds the same dependency: keep one when merging) ---------------
-def admin_principal(principal: CurrentUser, store: StoreDep) -> Principal:
-    """The caller, when their account is an active admin: else 403 (`account_disabled` for a disabled
-    account, `forbidden` for any other non-admin); 401 without credentials (CurrentUser)."""
-    item = store.get(*keys.profile(principal.user_id))
-    if item is None:
-        raise Unauthorized("The account no longer exists", code="account_deleted")
-    user = User.from_item(item)
-    if not user.is_active:
-        raise Forbidden("This account is disabled", code="account_disabled")
-    if user.role != "admin":
-        raise Forbidden("Administrators only", code="forbidden")
-    return principal
-
-
-AdminUser = Annotated[Principal, Depends(admin_principal)]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "chatterbox-tts-api"
     access_token_expire_minutes: int = Field(default=30, ge=1)
     refresh_token_expire_days: int = Field(default=7, ge=1)
+    admin_usernames: str = Field(
+        default="", description="comma-separated usernames promoted to admin at start-up and when they next sign in"
+    )
     refresh_reuse_grace_seconds: int = Field(
         default=10, ge=0, le=60, description="how long the previous refresh token still returns the same new pair"
     )
@@ -122,6 +125,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def admin_username_set(self) -> frozenset[str]:
+        """ADMIN_USERNAMES as lower-cased names (usernames are unique case-insensitively)."""
+        return frozenset(n.strip().lower() for n in self.admin_usernames.split(",") if n.strip())
 
     @property
     def docs_on(self) -> bool:

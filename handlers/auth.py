@@ -1,4 +1,4 @@
-"""Account endpoints: POST /auth/register, /auth/login, /auth/refresh, /auth/logout.
+"""Account endpoints: POST /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/password.
 
 Lambda entry: `handlers.auth.handler`. Thin: parses and answers; core.services decide.
 """
@@ -8,9 +8,17 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from mangum import Mangum
 
-from core.api import SettingsDep, StoreDep, create_app, limit_per_ip
-from core.schemas.auth import LoginRequest, Message, RefreshRequest, RegisterRequest, TokenPair, UserOut
-from core.services import sessions, users
+from core.api import SessionUser, SettingsDep, StoreDep, create_app, limit_per_ip
+from core.schemas.auth import (
+    LoginRequest,
+    Message,
+    PasswordChange,
+    RefreshRequest,
+    RegisterRequest,
+    TokenPair,
+    UserOut,
+)
+from core.services import accounts, sessions, users
 from core.services.policy import LOGIN, REGISTER
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -52,6 +60,19 @@ def refresh(body: RefreshRequest, store: StoreDep, settings: SettingsDep) -> Tok
 def logout(body: RefreshRequest, store: StoreDep, settings: SettingsDep) -> Message:
     sessions.end(store, settings, refresh_token=body.refresh_token)
     return Message(message="Logged out")
+
+
+@router.post("/password", response_model=TokenPair)
+def change_password(body: PasswordChange, principal: SessionUser, store: StoreDep, settings: SettingsDep) -> TokenPair:
+    """Change the password: every other session ends; the caller gets a new token pair (login's shape)."""
+    tokens = accounts.change_password(
+        store,
+        settings,
+        user_id=principal.user_id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+    )
+    return _pair(tokens)
 
 
 app = create_app(router)

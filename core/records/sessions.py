@@ -1,6 +1,7 @@
 """The session record: one refresh-token family (core.services.sessions says how it is used).
 
-Contract: `Session` is the item `USER#<uid>` / `SESSION#<sid>` with status (active | revoked), the
+Contract: `Session` is the item `USER#<uid>` / `SESSION#<sid>` with status (active | suspended: its
+account is disabled, it resumes when the account is enabled | revoked: for good), the
 claims of the pair it issued last (`current_jti` = its refresh token's jti, `refresh_iat`, `ttl` = that
 refresh token's expiry, also the store's expiry; `access_jti`, `access_iat`, `access_exp`; never the
 tokens), created_at and, once rotated, `previous_jti`, `rotated_ms` (the rotation clock, epoch ms) and
@@ -18,7 +19,8 @@ from core.records.keys import Key
 from core.security import TokenClaims
 from core.storage import Item
 
-SessionStatus = Literal["active", "revoked"]
+SessionStatus = Literal["active", "suspended", "revoked"]
+STATUSES: tuple[SessionStatus, ...] = ("active", "suspended", "revoked")
 _OPTIONAL = ("previous_jti", "rotated_ms", "rotated_at", "revoked_at")
 
 
@@ -78,6 +80,9 @@ class Session:
             rotated_at=rotated_at,
         )
 
+    def with_status(self, status: SessionStatus) -> Session:
+        return replace(self, status=status)
+
     def revoked(self, *, at: str) -> Session:
         return replace(self, status="revoked", revoked_at=at)
 
@@ -104,7 +109,7 @@ class Session:
     @classmethod
     def from_item(cls, item: Item) -> Session:
         status = item["status"]
-        if status not in ("active", "revoked"):
+        if status not in STATUSES:
             raise ValueError(f"unknown session status: {status!r}")
         rotated_ms = item.get("rotated_ms")
         return cls(

@@ -1,4 +1,4 @@
-"""Models of the account endpoints: register, login, refresh, logout, profile.
+"""Models of the account endpoints: register, login, refresh, logout, profile, profile edit, password change.
 
 Contract: field limits here are the API's documented validation rules; violations answer 422.
 `RegisterRequest.email` is normalised by core.emails (the same function login uses): NFKC, IDNA,
@@ -44,7 +44,7 @@ class RegisterRequest(Strict):
         description="stored normalised (NFKC, IDNA domain); one account per mailbox: a +tag does not make another"
     )
     password: Password = Field(description="8-128 characters (longer than 72 bytes is fine: argon2)")
-    full_name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    full_name: FullName | None = None
 
 
 class LoginRequest(Strict):
@@ -52,6 +52,21 @@ class LoginRequest(Strict):
         description="username or email"
     )
     password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+
+
+class ProfileUpdate(Strict):
+    """PATCH /profile: only the fields sent change; `full_name: null` clears the name."""
+
+    full_name: FullName | None = None
+    email: EmailAddress | None = Field(default=None, description="unique by mailbox, like registration's")
+
+
+class PasswordChange(Strict):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password = Field(description="8-128 characters, like registration's")
 
 
 class RefreshRequest(Strict):

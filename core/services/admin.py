@@ -37,7 +37,7 @@ from core.records import keys
 from core.records.audio import AudioRecord
 from core.records.audit import AuditAction, AuditRecord
 from core.records.users import Claim, Role, User
-from core.services import quota, users
+from core.services import quota, signout, users
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import purge_partition
 from core.storage import MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put
@@ -221,9 +221,14 @@ def update_user(store: KVStore, *, actor_id: str, user_id: str, changes: UserCha
             store.transact(
                 [Put(updated.to_item(), cond=_unchanged(item)), *guard, Put(record.to_item(), cond=MUST_NOT_EXIST)]
             )
-            return updated
         except TransactionConflict as exc:
             last = exc
+            continue
+        # After the profile write, as core.services.accounts.set_active: sessions follow is_active, so a
+        # disabled account's access tokens stop at their next request (the check rides on the session read).
+        if "is_active" in diff:
+            (signout.resume_all if updated.is_active else signout.suspend_all)(store, user_id=user_id)
+        return updated
     raise _race_lost() from last
 
 

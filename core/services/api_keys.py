@@ -11,6 +11,7 @@ Contract:
 - `create` returns a `CreatedKey` (the listing and the token, shown this once); `list_keys` the
   listings in key-id order (creation time, to the millisecond).
 - `authenticate` returns (user_id, key_id) for a live key of an existing user and counts the use;
+  a disabled account's key answers 403 account_disabled (it works again once the account is enabled);
   anything else raises Unauthorized without saying which part was wrong.
 - A user may hold at most MAX_KEYS live keys.
 """
@@ -25,6 +26,7 @@ import secrets
 from core.errors import Conflict, NotFound, Unauthorized
 from core.records import keys
 from core.records.api_keys import ApiKey, ApiKeyLookup, CreatedKey
+from core.services import users
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import put_owned
 from core.storage import MUST_EXIST, MUST_NOT_EXIST, Delete, KVStore, Put
@@ -81,8 +83,10 @@ def authenticate(store: KVStore, *, token: str) -> tuple[str, str]:
     ok = hmac.compare_digest(expected, _digest(match.group(2) if match else token))
     if not (lookup and ok):
         raise Unauthorized("Invalid API key", code="invalid_api_key")
-    if store.get(*keys.profile(lookup.user_id)) is None:
+    user = users.find_profile(store, user_id=lookup.user_id)
+    if user is None:
         raise Unauthorized("Invalid API key", code="invalid_api_key")
+    users.require_active(user)
     record_use(store, user_id=lookup.user_id, key_id=lookup.key_id)
     return lookup.user_id, lookup.key_id
 

@@ -2,13 +2,16 @@
 
 Contract:
 - A session is one refresh-token family, a `core.records.sessions.Session` stored as `USER#<uid>` /
-  `SESSION#<sid>` with status (active | revoked), the claims of the pair it issued last (`current_jti` =
+  `SESSION#<sid>` with status (active | suspended | revoked), the claims of the pair it issued last (`current_jti` =
   its refresh token's jti, `refresh_iat`, `access_jti`, `access_iat`, `access_exp`; never the tokens),
   a ttl at that refresh token's expiry and, once rotated, `previous_jti` and `rotated_ms` (the
   rotation's `clock` time). `get_session` reads one; the functions below never hand out store items.
 - Access and refresh tokens carry the session id (`sid`); an access token is accepted only while its
-  user's profile and its session exist and the session is active, so logout, theft detection and
-  account deletion take effect at once (one point read per request).
+  session exists and is active, so logout, theft detection, a password change and account deletion take
+  effect at once (one point read per request: the session's). A disabled account's sessions are
+  `suspended` (core.services.signout, when core.services.accounts.set_active disables it): its access
+  and refresh tokens answer 403 account_disabled without a profile read per request. `rotate` also reads
+  the profile (it did already) and refuses a disabled account.
 - `rotate` swaps the session's current refresh token for a new pair with a conditional write, so of
   concurrent uses one rotates. The session then keeps the new pair's claims (jti, iat, exp of both
   tokens; never the tokens) and the retired token's jti: within REFRESH_REUSE_GRACE_SECONDS of the
@@ -20,7 +23,11 @@ Contract:
   (core.services.limits): one counter per account whatever name form is used (username in any case,
   the email in any equivalent form), one per unknown name, with identical answers and the same
   hashing work either way. A success resets the counter. Two names of one account share its counter,
-  so once it is locked they show as linked (the price of one counter per account).
+  so once it is locked they show as linked (the price of one counter per account). A disabled account
+  is refused (403 account_disabled) only after its password checked out, so a wrong password learns
+  nothing. After writing the new session, login reads the profile again: a disable or password change
+  that ran meanwhile either revoked this session or is seen here (the session is then revoked).
+  `check_password` is the same counted check for a signed-in user (a password change).
 """
 
 from __future__ import annotations
@@ -33,8 +40,9 @@ from core.config import Settings
 from core.errors import ConditionFailed, RateLimited, Unauthorized
 from core.records import keys
 from core.records.sessions import Session
+from core.records.users import User
 from core.security import TokenClaims, TokenType, decode_token, dummy_verify, encode_token, new_id
-from core.services import limits, users
+from core.services import limits, signout, users
 from core.services.clock import utcnow_iso
 from core.storage import Cond, KVStore
 
@@ -47,6 +55,7 @@ class IssuedTokens:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+    session_id: str
 
 
 def _token(
@@ -71,7 +80,7 @@ def _issue(settings: Settings, *, user_id: str, session_id: str) -> tuple[Issued
     ids = {"user_id": user_id, "session_id": session_id}
     access, access_claims = _token(settings, "access", ttl=access_ttl, jti=None, iat=None, **ids)
     refresh, refresh_claims = _token(settings, "refresh", ttl=refresh_ttl, jti=None, iat=None, **ids)
-    return IssuedTokens(access, refresh, access_ttl, refresh_ttl), access_claims, refresh_claims
+    return IssuedTokens(access, refresh, access_ttl, refresh_ttl, session_id), access_claims, refresh_claims
 
 
 def _reissue(settings: Settings, session: Session) -> IssuedTokens:
@@ -94,7 +103,7 @@ def _reissue(settings: Settings, session: Session) -> IssuedTokens:
         iat=session.refresh_iat,
         **ids,
     )
-    return IssuedTokens(access, refresh, max(0, session.access_exp - now), max(0, session.ttl - now))
+    return IssuedTokens(access, refresh, max(0, session.access_exp - now), max(0, session.ttl - now), session.id)
 
 
 def get_session(store: KVStore, *, user_id: str, session_id: str) -> Session | None:
@@ -109,13 +118,7 @@ def start(store: KVStore, settings: Settings, *, user_id: str) -> IssuedTokens:
     return tokens
 
 
-def login(store: KVStore, settings: Settings, *, login: str, password: str) -> IssuedTokens:
-    """Count the attempt under the account's lockout, then check the password and start a session.
-
-    A locked account or name answers 429 whether or not it exists, after the same hashing work as a check.
-    """
-    user = users.find_by_login(store, login=login)
-    subject = f"id:{user.id}" if user is not None else f"name:{users.login_name(login)}"
+def _checked(store: KVStore, settings: Settings, *, subject: str, user: User | None, password: str) -> User:
     locked_for = limits.login_attempt(
         store,
         subject=subject,
@@ -130,7 +133,32 @@ def login(store: KVStore, settings: Settings, *, login: str, password: str) -> I
     user = users.verify_login(store, user=user, password=password)
     if settings.login_lockout_failures > 0:
         limits.login_succeeded(store, subject=subject)
-    return start(store, settings, user_id=user.id)
+    return user
+
+
+def check_password(store: KVStore, settings: Settings, *, user: User, password: str) -> User:
+    """`user` when `password` is theirs (a password change), counted under the account's login lockout."""
+    return _checked(store, settings, subject=f"id:{user.id}", user=user, password=password)
+
+
+def login(store: KVStore, settings: Settings, *, login: str, password: str) -> IssuedTokens:
+    """Count the attempt under the account's lockout, then check the password and start a session.
+
+    A locked account or name answers 429 whether or not it exists, after the same hashing work as a check.
+    """
+    user = users.find_by_login(store, login=login)
+    subject = f"id:{user.id}" if user is not None else f"name:{users.login_name(login)}"
+    user = users.require_active(_checked(store, settings, subject=subject, user=user, password=password))
+    tokens = start(store, settings, user_id=user.id)
+    # A disable or a password change may have fanned out over the sessions between the check above and
+    # the write: read the profile again, so such a change either sees this session or is seen here.
+    latest = users.find_profile(store, user_id=user.id)
+    if latest is None or not latest.is_active or latest.password_hash != user.password_hash:
+        signout.end_one(store, user_id=user.id, session_id=tokens.session_id)
+        if latest is not None and not latest.is_active:
+            raise users.account_disabled()
+        raise Unauthorized("Incorrect username or password", code="invalid_credentials")
+    return tokens
 
 
 def _decode(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
@@ -164,25 +192,32 @@ def _ended() -> Unauthorized:
     return Unauthorized("Session has ended; log in again", code="session_revoked")
 
 
-def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedTokens:
-    claims = _decode(settings, refresh_token, "refresh")
-    session = get_session(store, user_id=claims.sub, session_id=claims.sid)
+def _live(session: Session | None) -> Session:
+    """`session` when active; 403 account_disabled when suspended; 401 session_revoked otherwise."""
+    if session is not None and session.status == "suspended":
+        raise users.account_disabled()
     if session is None or not session.active:
         raise _ended()
-    if store.get(*keys.profile(claims.sub)) is None:
+    return session
+
+
+def rotate(store: KVStore, settings: Settings, *, refresh_token: str) -> IssuedTokens:
+    claims = _decode(settings, refresh_token, "refresh")
+    session = _live(get_session(store, user_id=claims.sub, session_id=claims.sid))
+    user = users.find_profile(store, user_id=claims.sub)
+    if user is None:
         raise Unauthorized("Account no longer exists", code="invalid_token")
+    users.require_active(user)
     if session.current_jti != claims.jti:
         return _reused(store, settings, session, claims)
     tokens, access, refresh = _issue(settings, user_id=claims.sub, session_id=claims.sid)
     rotated = session.rotated(access=access, refresh=refresh, rotated_ms=int(clock() * 1000), rotated_at=utcnow_iso())
     try:
         store.put(rotated.to_item(), cond=Cond(equals={"current_jti": claims.jti, "status": "active"}))
-    except ConditionFailed as exc:
+    except ConditionFailed:
         # Another request changed the session first: it rotated this token (then this is a reuse within
         # the grace window: the same pair), or it revoked the session.
-        latest = get_session(store, user_id=claims.sub, session_id=claims.sid)
-        if latest is None or not latest.active:
-            raise _ended() from exc
+        latest = _live(get_session(store, user_id=claims.sub, session_id=claims.sid))
         return _reused(store, settings, latest, claims)
     return tokens
 
@@ -193,14 +228,12 @@ def end(store: KVStore, settings: Settings, *, refresh_token: str) -> None:
     session = get_session(store, user_id=claims.sub, session_id=claims.sid)
     if session is None:
         raise _ended()
-    if session.active:
+    if session.status != "revoked":
         _revoke(store, session)
 
 
 def authenticate_access(store: KVStore, settings: Settings, *, token: str) -> TokenClaims:
     """Claims of a valid access token whose session is active and whose user still exists."""
     claims = _decode(settings, token, "access")
-    session = get_session(store, user_id=claims.sub, session_id=claims.sid)
-    if session is None or not session.active:
-        raise _ended()
+    _live(get_session(store, user_id=claims.sub, session_id=claims.sid))
     return claims

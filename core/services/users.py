@@ -18,8 +18,11 @@ Login: `find_by_login` takes a username (NFKC-folded, any case) or an email (any
 `login_name` is a login's canonical form (it keys an unknown name's lockout counter); `verify_login`
 spends the same hashing work whether or not the user exists (`user=None`), and on success re-hashes a
 password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-style email claim.
-`authenticate` is the two in one.
-`deletion_ops` is that transaction's operations (core.services.admin adds its own to them);
+`authenticate` is the two in one. `deletion_ops` is the deletion transaction's operations
+(core.services.admin adds its own to them); `find_profile` reads an account or None (`get_user` raises
+404); `legacy_keys` / `email_claims` are the claim keys an address may sit under (core.services.accounts
+moves them when the email changes). `require_active` / `require_admin` refuse a disabled account (403
+account_disabled) and a non-admin (403 forbidden).
 `delete_user` removes the profile with its claims, atomically (from then on no token of the user works)
 and returns it; `delete_account` does that, then removes every item of the partition, what they own
 and their blobs. Records written under a user after a long operation go through `core.services.owned`,
@@ -31,6 +34,7 @@ from __future__ import annotations
 from core import emails, security
 from core.errors import (
     Conflict,
+    Forbidden,
     NotFound,
     TransactionConflict,
     Unauthorized,
@@ -65,7 +69,8 @@ def registrable_email(raw: str) -> emails.Email:
     return email
 
 
-def _legacy_keys(email: emails.Email) -> list[str]:
+def legacy_keys(email: emails.Email) -> list[str]:
+    """The old-style claim key (address lower-cased) of `email` when it differs from its mailbox."""
     return [email.legacy_key] if email.legacy_key and email.legacy_key != email.mailbox else []
 
 
@@ -81,7 +86,7 @@ def register(store: KVStore, *, username: str, email: str, password: str, full_n
     )
     claims = (Claim.username(username, user_id=user.id), Claim.email(address.mailbox, user_id=user.id))
     # An account registered before mailbox keys holds this exact address under its old key.
-    legacy = [Check(*keys.email_claim(key), cond=MUST_NOT_EXIST) for key in _legacy_keys(address)]
+    legacy = [Check(*keys.email_claim(key), cond=MUST_NOT_EXIST) for key in legacy_keys(address)]
     try:
         store.transact(
             [
@@ -115,7 +120,8 @@ def _claim(store: KVStore, key: keys.Key) -> Claim | None:
     return None if item is None else Claim.from_item(item)
 
 
-def _profile(store: KVStore, user_id: str) -> User | None:
+def find_profile(store: KVStore, *, user_id: str) -> User | None:
+    """The account `user_id`, or None when there is none (get_user raises instead)."""
     item = store.get(*keys.profile(user_id))
     return None if item is None else User.from_item(item)
 
@@ -128,13 +134,13 @@ def find_by_login(store: KVStore, *, login: str) -> User | None:
             email = emails.normalize_email(login)
         except emails.InvalidEmail:
             return None
-        claim_keys = [keys.email_claim(key) for key in (*_legacy_keys(email), email.mailbox)]
+        claim_keys = [keys.email_claim(key) for key in (*legacy_keys(email), email.mailbox)]
     else:
         claim_keys = [keys.username_claim(folded)]
     for key in claim_keys:
         claim = _claim(store, key)
         if claim is not None:
-            return _profile(store, claim.user_id)
+            return find_profile(store, user_id=claim.user_id)
     return None
 
 
@@ -144,7 +150,7 @@ def _migrate_email_claim(store: KVStore, user: User) -> None:
         email = emails.normalize_email(user.email)
     except emails.InvalidEmail:
         return
-    for key in _legacy_keys(email):
+    for key in legacy_keys(email):
         claim = _claim(store, keys.email_claim(key))
         if claim is None or claim.user_id != user.id:
             continue
@@ -183,11 +189,12 @@ def authenticate(store: KVStore, *, login: str, password: str) -> User:
     return verify_login(store, user=find_by_login(store, login=login), password=password)
 
 
-def _email_claims(store: KVStore, user: User) -> list[Delete]:
-    """Deletes of the email claims this user holds (mailbox key and any old-style key)."""
+def email_claims(store: KVStore, user: User) -> list[Delete]:
+    """Deletes of the email claims this user holds (mailbox key and any old-style key), each
+    conditioned on still naming this user."""
     try:
         email = emails.normalize_email(user.email)
-        claim_keys = [email.mailbox, *_legacy_keys(email)]
+        claim_keys = [email.mailbox, *legacy_keys(email)]
     except emails.InvalidEmail:
         claim_keys = [user.email.lower()]
     owned = Cond(equals={"user_id": user.id})
@@ -199,8 +206,26 @@ def _email_claims(store: KVStore, user: User) -> list[Delete]:
     return deletes
 
 
+def account_disabled() -> Forbidden:
+    return Forbidden("This account is disabled; contact an administrator", code="account_disabled")
+
+
+def require_active(user: User) -> User:
+    """`user` when the account is enabled, else 403 account_disabled."""
+    if not user.is_active:
+        raise account_disabled()
+    return user
+
+
+def require_admin(user: User) -> User:
+    """`user` when it is an enabled admin, else 403 (account_disabled, or forbidden for role `user`)."""
+    if require_active(user).role != "admin":
+        raise Forbidden("This needs an administrator account", code="forbidden")
+    return user
+
+
 def get_user(store: KVStore, *, user_id: str) -> User:
-    user = _profile(store, user_id)
+    user = find_profile(store, user_id=user_id)
     if user is None:
         raise NotFound("User not found", code="user_not_found")
     return user
@@ -209,7 +234,7 @@ def get_user(store: KVStore, *, user_id: str) -> User:
 def deletion_ops(store: KVStore, user: User, *, profile_cond: Cond = MUST_EXIST) -> list[Op]:
     """The transaction removing `user`: its profile first (under `profile_cond`), then its claims."""
     username = Claim.username(user.username, user_id=user.id)
-    return [Delete(*user.key, cond=profile_cond), Delete(*username.key), *_email_claims(store, user)]
+    return [Delete(*user.key, cond=profile_cond), Delete(*username.key), *email_claims(store, user)]
 
 
 def delete_user(store: KVStore, *, user_id: str) -> User:

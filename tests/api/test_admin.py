@@ -188,7 +188,10 @@ def test_patch_changes_role_and_is_active_and_refuses_bad_bodies(client: TestCli
     assert client.get("/admin/users", headers=bob["headers"]).status_code == 200
     assert client.patch(url, headers=admin["headers"], json={"is_active": False}).json()["is_active"] is False
     assert code(client.get("/admin/users", headers=bob["headers"])) == "account_disabled"
+    # Disabled through the admin API, the account's ordinary routes refuse its access token at once too.
+    assert code(client.get("/audio", headers=bob["headers"])) == "account_disabled"
     assert client.patch(url, headers=admin["headers"], json={"is_active": True, "role": "user"}).status_code == 200
+    assert client.get("/audio", headers=bob["headers"]).status_code == 200
     assert code(client.get("/admin/users", headers=bob["headers"])) == "forbidden"
     for bad in ({}, {"role": "root"}, {"is_active": None}, {"role": None}, {"is_active": "no"}, {"name": "x"}):
         refused = client.patch(url, headers=admin["headers"], json=bad)

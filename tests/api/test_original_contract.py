@@ -308,3 +308,19 @@ def test_openapi_documents_200_for_the_original_routes(client: TestClient) -> No
     assert refresh == {"refresh_token": "query"}
     synth = paths["/synthesize"]["post"]["responses"]["200"]["content"]
     assert {"application/json", "audio/wav", "audio/mpeg"} <= set(synth)
+
+
+def test_a_refresh_token_in_the_query_never_reaches_the_access_log() -> None:
+    """The query form puts a credential in the URL: the access log handler `serve` configures hides it."""
+    import logging
+
+    from core.edge.server import RedactSecretsFilter, log_config
+
+    config = log_config()
+    assert "redact_secrets" in config["handlers"]["access"]["filters"]
+    assert config["filters"]["redact_secrets"]["()"] is RedactSecretsFilter
+    path = "/auth/refresh?refresh_token=eyJ.secret.sig&x=1"
+    args = ("127.0.0.1:5000", "POST", path, "1.1", 200)
+    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d', args, None)
+    assert RedactSecretsFilter().filter(record) is True
+    assert record.getMessage() == '127.0.0.1:5000 - "POST /auth/refresh?refresh_token=[redacted]&x=1 HTTP/1.1" 200'

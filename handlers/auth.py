@@ -2,7 +2,8 @@
 
 Lambda entry: `handlers.auth.handler`. Thin: parses and answers; core.services decide.
 Register answers 200 (the original contract's status) with the account, `message` and `username`. Refresh takes
-the refresh token in the JSON body or as a `refresh_token` query parameter (the original server's signature).
+the refresh token in the JSON body or as a `refresh_token` query parameter (the original server's signature);
+the body's is used when both are sent.
 """
 
 from __future__ import annotations

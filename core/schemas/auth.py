@@ -6,7 +6,8 @@ lower-cased domain; the policy checks (mixed scripts) run in core.services.users
 Response models present records (core.records) one way: `UserOut.of(user)`, `Registered.of(user)` (the
 original contract's `message` and `username` beside ours); never the password hash.
 The refresh token may come in the JSON body (`RefreshRequest`) or, as the original server's signature has it,
-as a `refresh_token` query parameter: `refresh_token_of(body, query)` picks the one given (422 otherwise).
+as a `refresh_token` query parameter: `refresh_token_of(body, query)` picks the body's when both are sent
+(422 when neither is).
 """
 
 from __future__ import annotations
@@ -68,9 +69,7 @@ class RefreshRequest(Strict):
 
 
 def refresh_token_of(body: RefreshRequest | None, query: str | None) -> str:
-    """The refresh token from the JSON body or the `refresh_token` query parameter (the same one if both)."""
-    if body is not None and query is not None and body.refresh_token != query:
-        raise ValidationFailed("refresh_token: the body and the query parameter name different tokens; send one")
+    """The refresh token from the JSON body, else from the `refresh_token` query parameter (422: neither)."""
     token = body.refresh_token if body is not None else query
     if token is None:
         raise ValidationFailed(

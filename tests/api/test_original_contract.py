@@ -91,19 +91,16 @@ def test_refresh_takes_the_token_as_a_query_parameter_or_in_the_body(client: Tes
     assert client.get("/profile", headers=bearer(pair["access_token"])).status_code == 200
     by_body = client.post("/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert by_body.status_code == 200, by_body.text
-    same_in_both = by_body.json()["refresh_token"]
-    both = client.post("/auth/refresh", params={"refresh_token": same_in_both}, json={"refresh_token": same_in_both})
-    assert both.status_code == 200, both.text
+    newest = by_body.json()["refresh_token"]
+    both = client.post("/auth/refresh", params={"refresh_token": "not.a.token"}, json={"refresh_token": newest})
+    assert both.status_code == 200, both.text  # the body's token is used when both are sent
 
 
-def test_refresh_without_a_token_or_with_two_different_ones_is_422(client: TestClient, john: dict[str, Any]) -> None:
+def test_refresh_without_a_token_is_422_and_a_forged_one_401(client: TestClient, john: dict[str, Any]) -> None:
     missing = client.post("/auth/refresh")
     assert missing.status_code == 422, missing.text
     assert error_code(missing) == "validation_error"
     assert "refresh_token" in missing.json()["error"]["message"]
-    two = client.post("/auth/refresh", params={"refresh_token": "a.b.c"}, json={"refresh_token": "x.y.z"})
-    assert two.status_code == 422
-    assert error_code(two) == "validation_error"
     forged = client.post("/auth/refresh", params={"refresh_token": "not-a-token"})
     assert forged.status_code == 401
     assert set(forged.json()) == {"error"}

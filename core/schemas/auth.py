@@ -7,7 +7,7 @@ Response models present records (core.records) one way: `UserOut.of(user)`, `Reg
 original contract's `message` and `username` beside ours); never the password hash.
 The refresh token may come in the JSON body (`RefreshRequest`) or, as the original server's signature has it,
 as a `refresh_token` query parameter: `refresh_token_of(body, query)` picks the body's when both are sent
-(422 when neither is).
+(401 `not_authenticated` when neither is, as any route called without its credential).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core import emails
-from core.errors import ValidationFailed
+from core.errors import Unauthorized
 from core.records.users import User
 
 Username = Annotated[
@@ -69,12 +69,12 @@ class RefreshRequest(Strict):
 
 
 def refresh_token_of(body: RefreshRequest | None, query: str | None) -> str:
-    """The refresh token from the JSON body, else from the `refresh_token` query parameter (422: neither)."""
+    """The refresh token from the JSON body, else from the `refresh_token` query parameter (401: neither)."""
     token = body.refresh_token if body is not None else query
-    if token is None:
-        raise ValidationFailed(
-            "refresh_token: Field required (in the JSON body or as the refresh_token query parameter)",
-            details=[{"loc": ["body", "refresh_token"], "msg": "Field required", "type": "missing"}],
+    if token is None:  # no credential at all: 401, like any route called without one
+        raise Unauthorized(
+            "No refresh token: send it in the JSON body or as the refresh_token query parameter",
+            code="not_authenticated",
         )
     return token
 

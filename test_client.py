@@ -8,7 +8,9 @@ Options: --username/--password/--email (default: a new random demo account), --o
 --text TEXT, --access-token/--refresh-token (resume a session instead of logging in).
 The URL defaults to $CHATTERBOX_URL or http://127.0.0.1:8000. An access token the API reports as
 expired (401 token_expired) is renewed once with the refresh token and the request sent again.
-Needs only httpx (a dependency of the API).
+The API answers 200 with JSON for everything this client calls (the original contract: register, voices,
+synthesize, info), except DELETE /audio/{id}, which answers 204 with no body. Needs only httpx (a dependency
+of the API).
 """
 
 from __future__ import annotations
@@ -135,13 +137,18 @@ def demo(client: Client, args: argparse.Namespace) -> None:
     print(f"  profile: {profile['username']} <{profile['email']}>")
     step("voices")
     listing = client.json("GET", "/voices")
+    counts = f"{listing['total']} voices ({listing['builtin']} built in, {listing['custom']} custom)"
+    print(f"  {counts} on engine {listing['engine']}")
     for voice in listing["voices"]:
-        print(f"  {voice['id']:<28} {voice['kind']:<8} {voice['name']}")
-    voice_id = next((v["id"] for v in listing["voices"] if v["available"]), None)
+        print(f"  {voice['voice_id']:<28} {voice['type']:<8} {voice['name']}")
+    voice_id = next((v["voice_id"] for v in listing["voices"] if v["available"]), None)
     if voice_id is None:
         raise RuntimeError("no voice is available on this server's engine")
     step("synthesize")
     meta = client.json("POST", "/synthesize", json={"text": args.text, "voice_id": voice_id, "format": "wav"})
+    if meta.get("success") is not True:
+        raise RuntimeError(f"the synthesis did not report success: {meta}")
+    print(f"  {meta['message']}")
     print(f"  {meta['audio_id']}: {meta['duration']:.2f} s at {meta['sample_rate']} Hz by {meta['engine']}")
     step("stream")
     body = {"text": args.text, "voice_id": voice_id, "format": "mp3", "stream": True}
@@ -177,7 +184,7 @@ def interactive(client: Client, args: argparse.Namespace) -> None:
 
     def voices() -> None:
         for v in client.json("GET", "/voices")["voices"]:
-            print(f"  {v['id']:<28} {v['kind']:<8} {'' if v['available'] else '(not available) '}{v['name']}")
+            print(f"  {v['voice_id']:<28} {v['type']:<8} {'' if v['available'] else '(not available) '}{v['name']}")
 
     def speak() -> None:
         text = input("text: ").strip() or DEFAULT_TEXT

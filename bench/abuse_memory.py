@@ -3,7 +3,7 @@
 A fresh `uvicorn local_server:app` (Piper, default Settings: MAX_AUDIO_SECONDS_PER_REQUEST 360) gets, in
 order, POST /synthesize (wav) of: 200 emoji separated by spaces (399 characters), 100 CJK ideographs, one
 5,000-character word, 5,000 characters of ordinary English prose, and the same prose at speed 0.5. For
-each: the answer (201 with the stored audio's duration, or the refusal code with the estimate), the
+each: the answer (200 with the stored audio's duration, or the refusal code with the estimate), the
 server's RSS after it, and the kernel's high-water mark (VmHWM) so far; RSS is also sampled every 50 ms.
 Bar: the peak stays under 512 MiB (Render's smallest plan). Baseline: the server's RSS once idle with the
 model loaded (after a one-word synthesis). Before issue 10's fix the emoji text alone took a fresh server
@@ -51,8 +51,8 @@ def run(profile: Profile) -> Result:
                     answer = client.post("/synthesize", json={"text": text, "format": "wav", "speed": speed})
                     took = time.perf_counter() - started
                     body = answer.json()
-                    if answer.status_code == 201:
-                        outcome = f"201: {body['duration']:.1f} s of audio"
+                    if answer.status_code == 200:
+                        outcome = f"200: {body['duration']:.1f} s of audio"
                     else:
                         error = body["error"]
                         outcome = f"{answer.status_code} {error['code']} {error.get('details') or ''}"

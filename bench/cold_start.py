@@ -158,7 +158,7 @@ def run(profile: Profile) -> Result:
         for index in range(max(rounds, synth_rounds)):
             order = list(targets) if index < rounds else []
             if index < synth_rounds:
-                order.append(Target(REAL_SYNTH, "handlers.synthesize", 201))
+                order.append(Target(REAL_SYNTH, "handlers.synthesize", 200))
             rng.shuffle(order)
             for target in order:
                 event_path = tmp / "event.json"
@@ -172,7 +172,7 @@ def run(profile: Profile) -> Result:
         base_wall = median([s["wall_s"] for s in samples[BASELINE]])
         rows: list[list[Any]] = []
         misses: list[tuple[float, Target]] = []
-        for target in [*targets, Target(REAL_SYNTH, "handlers.synthesize", 201)]:
+        for target in [*targets, Target(REAL_SYNTH, "handlers.synthesize", 200)]:
             runs = samples.get(target.label)
             if not runs:
                 continue

@@ -79,7 +79,7 @@ async def user_loop(base: str, name: str, deadline: float, stats: Stats, rng: ra
                 stats.requests += 1
                 stats.unexpected.append(f"{op}: {type(exc).__name__} after {time.perf_counter() - started:.1f} s")
                 continue
-            if op == "synthesize" and response.status_code == 201:
+            if op == "synthesize" and response.status_code == 200:
                 audio_ids.append(response.json()["audio_id"])
             stats.record(op, response, started)
 

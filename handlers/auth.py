@@ -1,22 +1,29 @@
 """Account endpoints: POST /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/password.
 
 Lambda entry: `handlers.auth.handler`. Thin: parses and answers; core.services decide.
+Register answers 200 (the original contract's status) with the account, `message` and `username`. Refresh takes
+the refresh token in the JSON body or as a `refresh_token` query parameter (the original server's signature);
+the body's is used when both are sent.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
 from mangum import Mangum
 
 from core.api import SessionUser, SettingsDep, StoreDep, create_app, limit_per_ip
 from core.schemas.auth import (
+    MAX_TOKEN_CHARS,
     LoginRequest,
     Message,
     PasswordChange,
     RefreshRequest,
+    Registered,
     RegisterRequest,
     TokenPair,
-    UserOut,
+    refresh_token_of,
 )
 from core.services import accounts, sessions, users
 from core.services.policy import LOGIN, REGISTER
@@ -33,17 +40,12 @@ def _pair(tokens: sessions.IssuedTokens) -> TokenPair:
     )
 
 
-@router.post(
-    "/register",
-    status_code=status.HTTP_201_CREATED,
-    response_model=UserOut,
-    dependencies=[limit_per_ip(REGISTER)],
-)
-def register(body: RegisterRequest, store: StoreDep) -> UserOut:
+@router.post("/register", response_model=Registered, dependencies=[limit_per_ip(REGISTER)])
+def register(body: RegisterRequest, store: StoreDep) -> Registered:
     user = users.register(
         store, username=body.username, email=str(body.email), password=body.password, full_name=body.full_name
     )
-    return UserOut.of(user)
+    return Registered.of(user)
 
 
 @router.post("/login", response_model=TokenPair, dependencies=[limit_per_ip(LOGIN)])
@@ -52,8 +54,17 @@ def login(body: LoginRequest, store: StoreDep, settings: SettingsDep) -> TokenPa
 
 
 @router.post("/refresh", response_model=TokenPair)
-def refresh(body: RefreshRequest, store: StoreDep, settings: SettingsDep) -> TokenPair:
-    return _pair(sessions.rotate(store, settings, refresh_token=body.refresh_token))
+def refresh(
+    store: StoreDep,
+    settings: SettingsDep,
+    body: Annotated[RefreshRequest | None, Body(description="the refresh token (or the query parameter)")] = None,
+    refresh_token: Annotated[
+        str | None,
+        Query(min_length=1, max_length=MAX_TOKEN_CHARS, description="original form; prefer the body"),
+    ] = None,
+) -> TokenPair:
+    token = refresh_token_of(body, refresh_token)
+    return _pair(sessions.rotate(store, settings, refresh_token=token))
 
 
 @router.post("/logout", response_model=Message)

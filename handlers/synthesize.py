@@ -1,5 +1,6 @@
-"""Synthesis endpoint: POST /synthesize -> an audio record (metadata; GET /audio/{id} downloads it),
-or with `"stream": true` the audio itself, sent while it is being made.
+"""Synthesis endpoint: POST /synthesize -> 200 with the audio record (metadata; GET /audio/{id} downloads it)
+plus the original contract's `success` and `message`, or with `"stream": true` the audio itself, sent while it
+is being made.
 
 Contract of the stream: 200 with a chunked body in `format` (wav with a length-unknown header, mp3,
 ogg (Opus), flac with unknown length, or pcm: raw 16-bit little-endian mono, stream-only), the first
@@ -19,13 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter
 from mangum import Mangum
 
 from core.api import BlobsDep, CurrentUser, EngineDep, PolicyDep, StoreDep, create_app
 from core.errors import ValidationFailed
 from core.responses import AudioStreamResponse, stream_headers
-from core.schemas.speech import AudioOut, SynthesizeBody
+from core.schemas.speech import SynthesizeBody, Synthesized
 from core.services import streams, synthesis
 
 router = APIRouter(tags=["synthesis"])
@@ -34,9 +35,13 @@ STREAM_TYPES: dict[str, Any] = {t: {} for t in ("audio/wav", "audio/mpeg", "audi
 
 @router.post(
     "/synthesize",
-    status_code=status.HTTP_201_CREATED,
-    response_model=AudioOut,
-    responses={200: {"content": STREAM_TYPES, "description": 'the audio itself, streamed ("stream": true)'}},
+    response_model=Synthesized,
+    responses={
+        200: {
+            "content": STREAM_TYPES,
+            "description": 'the audio record (JSON), or with "stream": true the audio itself, streamed',
+        }
+    },
 )
 def synthesize(
     body: SynthesizeBody,
@@ -66,7 +71,7 @@ def synthesize(
         return AudioStreamResponse(
             iter(audio), close=audio.close, media_type=audio.content_type, headers=stream_headers(audio)
         )
-    return AudioOut.of(synthesis.synthesize(store, blobs, engine, caller=caller, request=request, policy=rules))
+    return Synthesized.of(synthesis.synthesize(store, blobs, engine, caller=caller, request=request, policy=rules))
 
 
 app = create_app(router)

@@ -172,6 +172,7 @@ async function loadVoices() {
   select.replaceChildren();
   const list = $("voice-list");
   list.replaceChildren();
+  $("voices-title").textContent = `Voices (${listing.builtin} built in, ${listing.custom} yours)`;
   for (const voice of listing.voices) {
     const option = new Option(voice.available ? voice.name : `${voice.name} (needs a cloning engine)`, voice.id);
     option.disabled = !voice.available;
@@ -199,8 +200,8 @@ async function loadVoices() {
 
 async function deleteVoice(voice) {
   try {
-    await api(`/voices/${encodeURIComponent(voice.id)}`, { method: "DELETE" });
-    setStatus(`Voice ${voice.name} deleted.`);
+    const deleted = await api(`/voices/${encodeURIComponent(voice.id)}`, { method: "DELETE" });
+    setStatus(deleted.message);
     await loadVoices();
   } catch (error) {
     setError(error.message);
@@ -217,9 +218,9 @@ $("voice-form").addEventListener("submit", (event) => {
     data.append("name", $("voice-name").value.trim() || file.name);
     data.append("file", file, file.name);
     setStatus("Uploading the clip…");
-    const voice = await api("/voices", { method: "POST", form: data });
+    const created = await api("/voices", { method: "POST", form: data });
     form.reset();
-    setStatus(`Voice ${voice.name} created.`);
+    setStatus(created.message);
     await loadVoices();
   });
 });

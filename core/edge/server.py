@@ -10,19 +10,46 @@ Contract:
   closed, after a 408 in the one error shape when part of a request had arrived (a connection that sent
   nothing is just closed, as browsers expect of idle pre-opened sockets). uvicorn has no such timeout.
   Slow bodies are cut off in the app (`core.edge.body`), so the rule also holds behind other servers.
+- `RedactSecretsFilter` on uvicorn's access log: a credential sent in the query string (the original
+  contract's `POST /auth/refresh?refresh_token=...`) is logged as `[redacted]`, never in clear.
 Imported only by the server entry point, never by Lambda handlers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import logging
+import re
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from core.config import get_settings
 from core.errors import RequestTimeout, error_body
+
+SECRET_QUERY = re.compile(r"([?&]refresh_token=)[^&\s]*")
+
+
+class RedactSecretsFilter(logging.Filter):
+    """Redacts query-string credentials in uvicorn access records (args: client, method, path, version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], SECRET_QUERY.sub(r"\1[redacted]", args[2]), *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with `RedactSecretsFilter` on the access log's handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["redact_secrets"] = {"()": RedactSecretsFilter}
+    config["handlers"]["access"].setdefault("filters", []).append("redact_secrets")
+    return config
 
 
 def _timeout_response(timeout: float) -> bytes:
@@ -116,4 +143,5 @@ def serve(app: str = "local_server:app") -> None:
         timeout_keep_alive=settings.keep_alive_timeout_s,
         http=HeaderTimeoutProtocol,
         log_level="info",
+        log_config=log_config(),
     )

@@ -3,7 +3,11 @@
 Contract: field limits here are the API's documented validation rules; violations answer 422.
 `RegisterRequest.email` is normalised by core.emails (the same function login uses): NFKC, IDNA,
 lower-cased domain; the policy checks (mixed scripts) run in core.services.users with their own codes.
-Response models present records (core.records) one way: `UserOut.of(user)`; never the password hash.
+Response models present records (core.records) one way: `UserOut.of(user)`, `Registered.of(user)` (the
+original contract's `message` and `username` beside ours); never the password hash.
+The refresh token may come in the JSON body (`RefreshRequest`) or, as the original server's signature has it,
+as a `refresh_token` query parameter: `refresh_token_of(body, query)` picks the body's when both are sent
+(401 `not_authenticated` when neither is, as any route called without its credential).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from core import emails
+from core.errors import Unauthorized
 from core.records.users import User
 
 Username = Annotated[
@@ -69,8 +74,24 @@ class PasswordChange(Strict):
     new_password: Password = Field(description="8-128 characters, like registration's")
 
 
+MAX_TOKEN_CHARS = 4096
+RefreshToken = Annotated[str, Field(min_length=1, max_length=MAX_TOKEN_CHARS)]
+REGISTERED = "User registered successfully"
+
+
 class RefreshRequest(Strict):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=4096)]
+    refresh_token: RefreshToken
+
+
+def refresh_token_of(body: RefreshRequest | None, query: str | None) -> str:
+    """The refresh token from the JSON body, else from the `refresh_token` query parameter (401: neither)."""
+    token = body.refresh_token if body is not None else query
+    if token is None:  # no credential at all: 401, like any route called without one
+        raise Unauthorized(
+            "No refresh token: send it in the JSON body or as the refresh_token query parameter",
+            code="not_authenticated",
+        )
+    return token
 
 
 class TokenPair(BaseModel):
@@ -92,6 +113,14 @@ class UserOut(BaseModel):
     def of(cls, user: User) -> UserOut:
         """The public attributes of `user` (its fields above: never the password hash)."""
         return UserOut.model_validate(user, from_attributes=True)
+
+
+class Registered(UserOut):
+    message: str = Field(default=REGISTERED, description="the original contract's confirmation")
+
+    @classmethod
+    def of(cls, user: User) -> Registered:
+        return cls.model_validate({**UserOut.of(user).model_dump(), "message": REGISTERED})
 
 
 class Message(BaseModel):

@@ -61,8 +61,9 @@ class QuotaOut(BaseModel):
 
 
 class ProfileOut(UserOut):
+    is_active: bool = Field(description="false once an administrator disabled the account")
     quota: QuotaOut
 
     @classmethod
     def of_user(cls, user: User, *, quota: QuotaOut) -> ProfileOut:
-        return cls.model_validate({**UserOut.of(user).model_dump(), "quota": quota})
+        return cls.model_validate({**UserOut.of(user).model_dump(), "is_active": user.is_active, "quota": quota})

@@ -18,7 +18,8 @@ Contract:
 - `resolve`: a voice id -> `VoiceSpec` for the engine; a custom voice on an engine that cannot clone
   raises `CloningUnsupported` (never a silent swap to another voice); another user's voice id is
   indistinguishable from a missing one (404).
-- `delete`: built-ins 403; the record goes first, then its blobs; audio made with it stays intact.
+- `delete` -> the deleted `Voice`: built-ins 403; the record goes first, then its blobs; audio made with it
+  stays intact.
 """
 
 from __future__ import annotations
@@ -168,8 +169,9 @@ def _prepare_later(store: KVStore, blobs: BlobStore, engine: Engine, voice: Voic
     return prepared
 
 
-def delete(store: KVStore, blobs: BlobStore, engine: Engine, *, user_id: str, voice_id: str) -> None:
+def delete(store: KVStore, blobs: BlobStore, engine: Engine, *, user_id: str, voice_id: str) -> Voice:
     if any(v.id == voice_id for v in engine.voices()):
         raise Forbidden(f"Voice '{voice_id}' is built in and cannot be deleted", code="builtin_voice")
     voice = get_custom(store, user_id=user_id, voice_id=voice_id)
     delete_with_blobs(store, blobs, voice.to_item())
+    return voice

@@ -28,7 +28,7 @@ def test_register_is_limited_per_ip_with_retry_after(client: TestClient, monkeyp
     monkeypatch.setenv("RATE_LIMIT_REGISTER_PER_HOUR", "3")
     runtime.reset()
     codes = [client.post("/auth/register", json=register_body(f"user{n}")).status_code for n in range(4)]
-    assert codes == [201, 201, 201, 429]
+    assert codes == [200, 200, 200, 429]
     limited = client.post("/auth/register", json=register_body("user9"))
     assert limited.status_code == 429
     assert limited.json()["error"]["code"] == "rate_limited"
@@ -40,7 +40,7 @@ def test_limits_hold_across_server_processes(tmp_path: Path) -> None:
     env = {"DATA_DIR": str(tmp_path / "shared"), "RATE_LIMIT_LOGIN_PER_MINUTE": "5"}
     at = fresh_window_start()
     with servers.api_server(env, pinned_at=at) as first, servers.api_server(env, pinned_at=at) as second:
-        assert httpx.post(f"{first}/auth/register", json=register_body("multi")).status_code == 201
+        assert httpx.post(f"{first}/auth/register", json=register_body("multi")).status_code == 200
         codes = []
         for n in range(8):
             url = first if n % 2 == 0 else second

@@ -16,9 +16,9 @@ def error_code(response: object) -> str:
 
 def test_register_returns_profile_without_secrets(client: TestClient) -> None:
     response = client.post("/auth/register", json=VALID)
-    assert response.status_code == 201
+    assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"id", "username", "email", "full_name", "created_at"}
+    assert set(body) == {"id", "username", "email", "full_name", "created_at", "message"}
     assert body["username"] == "alice"
     assert "password" not in response.text
 
@@ -50,7 +50,7 @@ def test_register_rejects_unknown_fields_and_missing_ones(client: TestClient) ->
 
 
 def test_duplicates_are_case_insensitive_and_leave_nothing_behind(client: TestClient) -> None:
-    assert client.post("/auth/register", json=VALID).status_code == 201
+    assert client.post("/auth/register", json=VALID).status_code == 200
     same_name = client.post("/auth/register", json={**VALID, "username": "ALICE", "email": "other@example.com"})
     assert same_name.status_code == 409
     assert error_code(same_name) == "username_taken"
@@ -59,17 +59,17 @@ def test_duplicates_are_case_insensitive_and_leave_nothing_behind(client: TestCl
     assert error_code(same_mail) == "email_taken"
     # The failed attempts claimed nothing: their other field is still free.
     assert (
-        client.post("/auth/register", json={**VALID, "username": "alice2", "email": "x@example.com"}).status_code == 201
+        client.post("/auth/register", json={**VALID, "username": "alice2", "email": "x@example.com"}).status_code == 200
     )
     assert (
         client.post("/auth/register", json={**VALID, "username": "carol", "email": "other@example.com"}).status_code
-        == 201
+        == 200
     )
 
 
 def test_long_password_over_72_bytes_is_not_truncated(client: TestClient) -> None:
     password = "é" * 60  # 120 bytes, 60 characters
-    assert client.post("/auth/register", json={**VALID, "password": password}).status_code == 201
+    assert client.post("/auth/register", json={**VALID, "password": password}).status_code == 200
     assert client.post("/auth/login", json={"username": "alice", "password": password}).status_code == 200
     near_miss = password[:-1] + "e"  # same first 72 bytes
     assert client.post("/auth/login", json={"username": "alice", "password": near_miss}).status_code == 401
@@ -162,7 +162,7 @@ def test_deleted_account_tokens_stop_working(client: TestClient, users: Users) -
     assert client.post("/auth/login", json={"username": "hal", "password": user["password"]}).status_code == 401
     # The name is free again.
     assert (
-        client.post("/auth/register", json={**VALID, "username": "hal", "email": "hal@example.com"}).status_code == 201
+        client.post("/auth/register", json={**VALID, "username": "hal", "email": "hal@example.com"}).status_code == 200
     )
 
 

@@ -76,7 +76,7 @@ def test_builtin_voice_through_the_api(chatterbox: None, client: TestClient, use
     assert (listing["engine"], listing["can_clone"]) == ("chatterbox", True)
     assert [v["id"] for v in listing["voices"]] == ["chatterbox-default"]
     made = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello there.", "seed": 3})
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text
     meta = made.json()
     assert (meta["engine"], meta["sample_rate"], meta["options_ignored"]) == ("chatterbox", 24000, [])
     data = client.get(meta["url"], headers=alice["headers"]).content
@@ -91,7 +91,7 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
     created = client.post(
         "/voices", headers=alice["headers"], data={"name": "Clone"}, files={"file": ("me.wav", reference_clip())}
     )
-    assert created.status_code == 201, created.text
+    assert created.status_code == 200, created.text
     voice = created.json()
     assert (voice["engine"], voice["available"]) == ("chatterbox", True)
     stored = voices.get_custom(runtime.store(), user_id=alice["id"], voice_id=voice["id"])
@@ -108,7 +108,7 @@ def test_cloned_voice_uses_conditionals_prepared_at_creation(
     made = client.post(
         "/synthesize", headers=alice["headers"], json={"text": "In my own voice.", "voice_id": voice["id"]}
     )
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text
     assert read == [conditionals_key]  # the stored conditionals, never the reference clip
     data = client.get(made.json()["url"], headers=alice["headers"]).content
     assert sf.info(io.BytesIO(data)).samplerate == 24000
@@ -138,11 +138,11 @@ def test_voice_made_under_piper_is_prepared_once_when_chatterbox_first_uses_it(
     monkeypatch.setattr(loaded_engine, "prepare_voice", spy(prepared, real_prepare, mark=1))
     for text in ("First use.", "Second use."):
         made = client.post("/synthesize", headers=alice["headers"], json={"text": text, "voice_id": voice["id"]})
-        assert made.status_code == 201, made.text
+        assert made.status_code == 200, made.text
     assert prepared == [1]
     stored = voices.get_custom(runtime.store(), user_id=alice["id"], voice_id=voice["id"])
     assert set(stored.conditionals) == {"chatterbox-conds-v1"}
     assert stored.conditionals_key("chatterbox-conds-v1") in stored.blob_keys
-    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 204
+    assert client.delete(f"/voices/{voice['id']}", headers=alice["headers"]).status_code == 200
     with pytest.raises(BlobNotFound):
         runtime.blobs().get(stored.conditionals["chatterbox-conds-v1"])

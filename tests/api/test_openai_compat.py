@@ -225,7 +225,7 @@ def test_voice_mapping_and_ignored_instructions(account: Account, live: str) -> 
         input="This is my voice. I am recording a short sample so the service can learn how I sound.",
     )
     made = account.http.post("/voices", data={"name": "Me"}, files={"file": ("me.mp3", clip.content, "audio/mpeg")})
-    assert made.status_code == 201, made.text
+    assert made.status_code == 200, made.text
     expect_error(
         lambda: speech.create(model="tts-1", voice={"id": made.json()["id"]}, input="Hi."),
         openai.BadRequestError,

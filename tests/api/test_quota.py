@@ -30,7 +30,7 @@ def test_quota_is_counted_shown_and_enforced(client: TestClient, users: Users, s
     assert quota(client, alice)["limit"] == 60
     text = "Twenty-five characters ok"  # 25
     for _ in range(2):
-        assert client.post("/synthesize", headers=alice["headers"], json={"text": text}).status_code == 201
+        assert client.post("/synthesize", headers=alice["headers"], json={"text": text}).status_code == 200
     shown = quota(client, alice)
     assert (shown["used"], shown["remaining"]) == (50, 10)
     assert shown["resets_at"].endswith("Z")
@@ -42,10 +42,10 @@ def test_quota_is_counted_shown_and_enforced(client: TestClient, users: Users, s
     assert quota(client, alice)["used"] == 50  # the refused request charged nothing
     streamed = client.post("/synthesize", headers=alice["headers"], json={"text": text, "stream": True})
     assert streamed.status_code == 429
-    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Ten chars!"}).status_code == 201
+    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Ten chars!"}).status_code == 200
     assert quota(client, alice)["remaining"] == 0
     bob = users.create("bob")  # quotas are per user
-    assert client.post("/synthesize", headers=bob["headers"], json={"text": text}).status_code == 201
+    assert client.post("/synthesize", headers=bob["headers"], json={"text": text}).status_code == 200
 
 
 def test_failed_jobs_are_refunded(
@@ -91,15 +91,15 @@ def test_synthesis_requests_are_limited_per_user(
     runtime.reset()
     alice, bob = users.create("alice"), users.create("bob")
     codes = [client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code for _ in range(3)]
-    assert codes == [201, 201, 429]
+    assert codes == [200, 200, 429]
     speech = client.post(
         "/v1/audio/speech", headers=alice["headers"], json={"model": "tts-1", "voice": "alloy", "input": "Hi."}
     )
     assert speech.status_code == 429
     assert speech.headers["retry-after"] == "59"  # 1 s into the pinned minute
-    assert client.post("/synthesize", headers=bob["headers"], json={"text": "Hi."}).status_code == 201
+    assert client.post("/synthesize", headers=bob["headers"], json={"text": "Hi."}).status_code == 200
     pinned_clock.advance(60)  # the next minute
-    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code == 201
+    assert client.post("/synthesize", headers=alice["headers"], json={"text": "Hi."}).status_code == 200
 
 
 def test_audio_seconds_are_a_quota_of_their_own(
@@ -124,7 +124,7 @@ def test_audio_seconds_are_a_quota_of_their_own(
     )
     assert quota(client, alice)["audio_seconds"]["used"] == 0
     made = client.post("/synthesize", headers=alice["headers"], json={"text": "A short one."})
-    assert made.status_code == 201
+    assert made.status_code == 200
     shown = quota(client, alice)
     assert shown["used"] == len("A short one.")
     assert shown["audio_seconds"]["used"] == pytest.approx(made.json()["duration"], abs=0.002)  # real, not estimated

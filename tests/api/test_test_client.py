@@ -6,6 +6,7 @@ status and what it printed and saved.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,6 +46,8 @@ def test_demo_passes_against_a_live_server(server: str, tmp_path: Path) -> None:
     for step in ("health", "account", "voices", "synthesize", "stream", "download", "info", "history"):
         assert f"== {step}" in run.stdout
     assert "registered" in run.stdout
+    assert re.search(r"\d+ voices \(\d+ built in, 0 custom\) on engine ", run.stdout), run.stdout
+    assert "Speech synthesized successfully using voice " in run.stdout
     assert "Demo finished: all steps passed" in run.stdout
     saved = list(tmp_path.glob("*.wav"))
     assert len(saved) == 1

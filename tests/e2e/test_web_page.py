@@ -10,6 +10,7 @@ playwright-core is a setup error (run infra/scripts/install_browser.sh).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -87,7 +88,8 @@ def test_register_synthesize_play_delete_and_refresh(tmp_path: Path) -> None:
     assert audio["src"] == "blob:"
     assert seen["historyTexts"] == [TEXT]
     assert seen["historyAfterDelete"] == 0
-    assert seen["voiceStatus"] == "Voice My clip created."
+    assert seen["voiceStatus"] == "Voice 'My clip' created successfully"
+    assert re.fullmatch(r"Voices \(\d+ built in, 1 yours\)", seen["voicesTitle"]), seen["voicesTitle"]
     assert seen["clonedOption"] == {"text": "My clip (needs a cloning engine)", "disabled": True}
     assert web_history == []  # deleted on the server, not just on the page
     assert seen["returningUser"] == "returning"

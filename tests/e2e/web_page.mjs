@@ -81,6 +81,7 @@ try {
   await page.getByRole("button", { name: "Upload" }).click();
   await page.locator("#voice-list li", { hasText: "My clip" }).waitFor({ timeout: 30000 });
   out.voiceStatus = await page.locator("#status").textContent();
+  out.voicesTitle = await page.locator("#voices-title").textContent();
   out.clonedOption = await page.locator("#voice option", { hasText: "My clip" }).evaluate((o) => ({
     text: o.textContent,
     disabled: o.disabled,

@@ -28,7 +28,7 @@ def test_synthesis_answers_a_function_url_event() -> None:
     )
     assert event["requestContext"]["domainName"].endswith(".lambda-url.us-east-1.on.aws")
     code, _, payload = invoke(synthesize.handler, event)
-    assert code == 201, payload
+    assert code == 200, payload
     assert json.loads(payload)["format"] == "wav"
 
 

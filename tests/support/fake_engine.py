@@ -51,7 +51,8 @@ from core.tts.base import (
     prose_seconds,
 )
 
-VOICE = BuiltinVoice(id="fake-tone", name="Tone", description="A 220 Hz tone (test double)")
+# Named like every engine's default voice (core.tts.builtin_voices), which requests get when they name none.
+VOICE = BuiltinVoice(id="default", name="Tone", description="A 220 Hz tone (test double)")
 VOICE_FORMAT = "fake"
 TONE_HZ = 220.0
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

@@ -39,6 +39,7 @@ import numpy as np
 
 from core import runtime
 from core.errors import EngineError
+from core.tts import builtin_voices
 from core.tts.base import (
     Audio,
     BuiltinVoice,
@@ -52,7 +53,7 @@ from core.tts.base import (
 )
 
 # Named like every engine's default voice (core.tts.builtin_voices), which requests get when they name none.
-VOICE = BuiltinVoice(id="default", name="Tone", description="A 220 Hz tone (test double)")
+VOICE = BuiltinVoice(id=builtin_voices.DEFAULT, name="Tone", description="A 220 Hz tone (test double)")
 VOICE_FORMAT = "fake"
 TONE_HZ = 220.0
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

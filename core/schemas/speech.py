@@ -86,9 +86,10 @@ class SynthesizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, description="1..MAX_TEXT_CHARS characters (default 5000)")
-    voice_id: VoiceId = Field(
+    voice_id: VoiceId | None = Field(
         default=DEFAULT_VOICE,
-        description=f"built-in or custom voice id; every engine has {', '.join(ORIGINAL_IDS)} (GET /voices)",
+        description=f"built-in or custom voice id (GET /voices); every engine has {', '.join(ORIGINAL_IDS)}; "
+        "null: the engine's first voice, which is default",
     )
     speed: float = option_field("speed")
     pitch: float = option_field("pitch")

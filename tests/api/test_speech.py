@@ -68,6 +68,8 @@ def test_original_builtin_voices_speak_distinctly(client: TestClient, alice: dic
         f0[voice_id] = median_f0(clip)
     assert f0["female_default"] > 165.0, f0
     assert f0["female_default"] > 1.5 * f0["male_default"], f0
+    unnamed = client.post("/synthesize", headers=alice["headers"], json={"text": "Hi.", "voice_id": None})
+    assert unnamed.json()["voice_id"] == "default"  # null (the web page's "engine default") is default too
 
 
 @pytest.mark.slow

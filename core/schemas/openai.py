@@ -5,8 +5,9 @@ Contract (documented for users in docs/clients.md):
   engine this server runs"; an engine name (piper, chatterbox, runpod) must name that engine.
 - input: 1..4096 characters as at OpenAI (and no more than MAX_TEXT_CHARS, checked by the service).
 - voice: a string or `{"id": ...}`. Our own voice ids (built-in or the caller's cloned voices) are used
-  as they are; OpenAI's voice names (`OPENAI_VOICES`) have no counterpart here and all mean the active
-  engine's default built-in voice; anything else is looked up as a voice id (404 when unknown).
+  as they are; OpenAI's voice names (`OPENAI_VOICES`) have no counterpart here and all mean the
+  built-in voice `default` (`core.tts.builtin_voices`, on every engine); anything else is looked up as
+  a voice id (404 when unknown).
 - response_format: mp3 (default), opus (Ogg Opus), flac, wav, pcm (raw 16-bit little-endian mono at
   24 kHz like OpenAI's); aac is refused (no AAC encoder here) with the supported list.
 - speed: OpenAI allows 0.25..4.0 (`OPENAI_SPEED_RANGE`) but our engines honour the table's range
@@ -72,7 +73,7 @@ class SpeechRequest(BaseModel):
     )
     input: str = Field(min_length=1, max_length=MAX_INPUT_CHARS, description="the text, 1..4096 characters")
     voice: VoiceId | VoiceRef = Field(
-        description="an OpenAI voice name (-> the engine's default voice), or one of our voice ids"
+        description="an OpenAI voice name (-> the built-in voice 'default'), or one of our voice ids"
     )
     instructions: str | None = Field(default=None, max_length=4096, description="accepted and ignored")
     response_format: str = Field(default="mp3", description="mp3, opus, flac, wav or pcm (24 kHz s16le); no aac")

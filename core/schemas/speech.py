@@ -29,6 +29,8 @@ from core.records.audio import AudioRecord
 from core.records.voices import Voice
 from core.schemas.options import option_field, with_options
 from core.tts.base import BuiltinVoice, Capabilities
+from core.tts.builtin_voices import DEFAULT as DEFAULT_VOICE
+from core.tts.builtin_voices import ORIGINAL_IDS
 
 AudioFormatName = Literal["wav", "mp3", "ogg", "flac"]
 VoiceId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -141,7 +143,11 @@ class SynthesizeRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     text: str = Field(min_length=1, description="1..MAX_TEXT_CHARS characters (default 5000)")
-    voice_id: VoiceId | None = Field(default=None, description="built-in or custom voice id; default: engine's first")
+    voice_id: VoiceId | None = Field(
+        default=DEFAULT_VOICE,
+        description=f"built-in or custom voice id (GET /voices); every engine has {', '.join(ORIGINAL_IDS)}; "
+        "null: the engine's first voice, which is default",
+    )
     speed: float = option_field("speed")
     pitch: float = option_field("pitch")
     format: AudioFormatName = "wav"

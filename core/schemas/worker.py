@@ -5,7 +5,7 @@ Contract:
     {"action": "synthesize" (default) | "prepare_voice",
      "text": str (synthesize only, required; whitespace runs collapse; at most MAX_TEXT_CHARS),
      "voice": {"builtin": id} | {"reference_url": http(s) URL} | {"reference_base64": audio file}
-              | {"conditionals_base64": prepared conditionals}   (default: the built-in voice),
+              | {"conditionals_base64": prepared conditionals}   (default: {"builtin": "default"}),
      "options": {"speed", "pitch", "exaggeration", "cfg_weight", "temperature", "seed", ...}: every option
                 of the table in `core.tts.options`, with its bounds and kind; all optional, null = default,
      "format": "wav" (default) | "mp3" | "ogg" | "flac" (any case)}
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from pydantic_core import ErrorDetails
 
 from core.schemas.options import with_options
-from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
+from core.tts.builtin_voices import DEFAULT as DEFAULT_VOICE_ID
 from core.tts.options import OPTIONS, SynthesisOptions
 
 ACTIONS = ("synthesize", "prepare_voice")

@@ -6,8 +6,11 @@ Contract:
   picking cuda, then mps, then cpu. It is loaded once, lazily, on first use (or by `load()`),
   thread-safe. Importing this module imports neither torch nor chatterbox. A missing or unreadable
   checkpoint raises `EngineUnavailable`; a failure during a job raises `EngineError`.
-- One built-in voice, `chatterbox_wire.DEFAULT_VOICE_ID`: the checkpoint's bundled conds.pt. Voice
-  format, voice id and sample rate are `core.tts.chatterbox_wire`'s, shared with the RunPod proxy.
+- Built-in voices: `chatterbox_wire.builtin_voices()`, shared with the RunPod proxy (as are the voice
+  format and sample rate): `default` and `chatterbox-default` are the checkpoint's conds.pt (listed only
+  when the checkpoint directory has one); `female_default` and `male_default` are conditionals prepared
+  from the bundled reference clips (`chatterbox_wire.REFERENCE_CLIPS`), decoded and normalised as an
+  uploaded voice is, once per engine, lazily, on first use (under the model lock).
 - `prepare_voice(reference)` computes the speaker conditionals (what `prepare_conditionals` computes,
   from arrays) once and returns them as bytes in the same `torch.save` layout as chatterbox's
   `Conditionals.save` (a conds.pt file). A custom `VoiceSpec` with `conditionals` uses them and never
@@ -41,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import AppError, BadRequest, EngineError, EngineUnavailable, NotFound
-from core.tts import effects
+from core.tts import codecs, effects
 from core.tts import options as option_table
 from core.tts.base import (
     Audio,
@@ -54,7 +57,13 @@ from core.tts.base import (
 )
 from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
 from core.tts.chatterbox_checkpoint import dump_conditionals, load_conditionals, load_model
-from core.tts.chatterbox_wire import DEFAULT_VOICE_ID, DEFAULT_VOICE_NAME, SAMPLE_RATE, VOICE_FORMAT
+from core.tts.chatterbox_wire import (
+    CLIP_VOICES,
+    REFERENCE_CLIPS,
+    SAMPLE_RATE,
+    VOICE_FORMAT,
+    builtin_voices,
+)
 from core.tts.text import split_sentences
 
 log = logging.getLogger(__name__)
@@ -79,6 +88,7 @@ class ChatterboxEngine:
         self._device_preference = device
         self._model: Any = None
         self._builtin: Any = None  # conds.pt; model.conds itself is overwritten by every job
+        self._clip_conds: dict[str, Any] = {}  # CLIP_VOICES' conditionals, prepared on first use
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self._capabilities = Capabilities(
@@ -96,9 +106,8 @@ class ChatterboxEngine:
 
     def voices(self) -> list[BuiltinVoice]:
         if self._checkpoint_dir is not None and not (self._checkpoint_dir / BUILTIN_CONDS).is_file():
-            return []
-        description = "The voice bundled with the Chatterbox checkpoint (conds.pt)"
-        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name=DEFAULT_VOICE_NAME, description=description)]
+            return [voice for voice in builtin_voices() if voice.id in CLIP_VOICES]
+        return builtin_voices()
 
     def load(self) -> Any:
         """Load the model now if it is not loaded yet (warm-up); returns the `ChatterboxTTS`."""
@@ -128,7 +137,7 @@ class ChatterboxEngine:
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         option_table.check(options, engine="chatterbox")
-        _check_voice(voice)
+        _check_voice(voice, [v.id for v in self.voices()])
         pieces = split_sentences(text, self._capabilities.max_chars)
         if not pieces:
             return iter(())
@@ -144,9 +153,27 @@ class ChatterboxEngine:
             rate = voice.reference.sample_rate
             with self._run_lock, _job_errors():
                 return self._conditionals_from_reference(model, samples, rate)
+        if voice.builtin_id in CLIP_VOICES:
+            return self._clip_conditionals(model, voice.builtin_id)
         if self._builtin is None:
             raise EngineUnavailable("this Chatterbox checkpoint has no built-in voice (conds.pt)")
         return self._builtin
+
+    def _clip_conditionals(self, model: Any, voice_id: str) -> Any:
+        """The conditionals of a built-in voice made from a bundled clip, prepared once."""
+        with self._run_lock:
+            if voice_id not in self._clip_conds:
+                path = REFERENCE_CLIPS / f"{voice_id}.flac"
+                try:
+                    clip = codecs.decode(path.read_bytes(), max_duration_s=60.0, rate=codecs.REFERENCE_RATE)
+                except (OSError, AppError) as exc:
+                    raise EngineUnavailable(f"the reference clip of built-in voice {voice_id!r} is unreadable") from exc
+                reference = codecs.normalize_reference(clip)
+                with _job_errors():
+                    self._clip_conds[voice_id] = self._conditionals_from_reference(
+                        model, reference.samples, reference.sample_rate
+                    )
+            return self._clip_conds[voice_id]
 
     def _chunks(
         self, model: Any, pieces: list[str], base: Any, options: SynthesisOptions, budget: AudioBudget
@@ -253,14 +280,14 @@ def _joinable(audio: Audio, *, pause: bool, speed: float) -> Audio:
     return Audio(samples, SAMPLE_RATE)
 
 
-def _check_voice(voice: VoiceSpec) -> None:
+def _check_voice(voice: VoiceSpec, available: list[str]) -> None:
     if voice.is_custom:
         if voice.conditionals is None and voice.reference is None:
             message = "a custom voice needs its prepared conditionals or its reference clip"
             raise BadRequest(message, code="invalid_voice")
-    elif voice.builtin_id != DEFAULT_VOICE_ID:
+    elif voice.builtin_id not in available:
         raise NotFound(
-            f"unknown chatterbox voice {voice.builtin_id!r}; available: {DEFAULT_VOICE_ID}",
+            f"unknown chatterbox voice {voice.builtin_id!r}; available: {', '.join(available)}",
             code="voice_not_found",
-            details={"voice": voice.builtin_id, "available": [DEFAULT_VOICE_ID]},
+            details={"voice": voice.builtin_id, "available": available},
         )

@@ -7,9 +7,16 @@ in `core.tts.options` (0.5..2.0; else `ValueError`). With both at 1.0 the input 
 returned. The signal is analysed for pitch between 75 and 600 Hz, re-timed with a constant duration
 tier and re-pitched by scaling the pitch tier, then resynthesised by pitch-synchronous overlap-add;
 unvoiced stretches are only re-timed. Output samples are clipped to [-1, 1]. parselmouth is imported on first use only.
+
+`change_gender(audio, formant_shift=..., pitch_median_hz=...)` is Praat's "Change gender" (pitch
+analysed between GENDER_PITCH_FLOOR_HZ and PITCH_CEILING_HZ, pitch range and duration kept): formants
+scaled by `formant_shift`, F0 moved so that its median is `pitch_median_hz`. Same rate, same length,
+peak scaled back to the input's peak. Empty audio is returned as it is.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +24,7 @@ from core.tts.base import Audio
 from core.tts.options import OPTIONS
 
 PITCH_FLOOR_HZ = 75.0
+GENDER_PITCH_FLOOR_HZ = 60.0  # deep male voices (en_US-joe-medium: median ~84 Hz) dip below 75 Hz
 PITCH_CEILING_HZ = 600.0
 _TIME_STEP_S = 0.01
 # Praat's pitch analysis needs at least 3 periods of the floor frequency.
@@ -41,15 +49,9 @@ def apply(audio: Audio, *, speed: float = 1.0, pitch: float = 1.0) -> Audio:
     rate = audio.sample_rate
     target_len = max(1, round(n_in / speed))
 
-    import parselmouth
     from parselmouth.praat import call
 
-    samples = audio.samples.astype(np.float64)
-    min_len = int(np.ceil(_MIN_ANALYSIS_S * rate))
-    if samples.size < min_len:  # too short to analyse: pad with silence, cut back afterwards
-        samples = np.concatenate([samples, np.zeros(min_len - samples.size)])
-
-    sound = parselmouth.Sound(samples, sampling_frequency=float(rate))
+    sound = _sound(audio, min_s=_MIN_ANALYSIS_S)
     start, end = sound.xmin, sound.xmax
     manipulation = call(sound, "To Manipulation", _TIME_STEP_S, PITCH_FLOOR_HZ, PITCH_CEILING_HZ)
     if speed != 1.0:
@@ -62,8 +64,43 @@ def apply(audio: Audio, *, speed: float = 1.0, pitch: float = 1.0) -> Audio:
         call([manipulation, pitches], "Replace pitch tier")
     result = call(manipulation, "Get resynthesis (overlap-add)")
 
-    out = np.asarray(result.values, dtype=np.float64).reshape(-1)
-    if out.size < target_len:
-        out = np.concatenate([out, np.zeros(target_len - out.size)])
-    out = out[:target_len]
-    return Audio(np.clip(out, -1.0, 1.0).astype(np.float32), rate)
+    return Audio(np.clip(_fitted(result, target_len), -1.0, 1.0).astype(np.float32), rate)
+
+
+def change_gender(audio: Audio, *, formant_shift: float, pitch_median_hz: float) -> Audio:
+    n_in = int(audio.samples.size)
+    if n_in == 0:
+        return audio
+    from parselmouth.praat import call
+
+    sound = _sound(audio, min_s=3.0 / GENDER_PITCH_FLOOR_HZ + 0.01)
+    # Change gender: pitch floor, ceiling, formant shift ratio, new pitch median, pitch range factor, duration factor
+    changed = call(
+        sound, "Change gender", GENDER_PITCH_FLOOR_HZ, PITCH_CEILING_HZ, formant_shift, pitch_median_hz, 1.0, 1.0
+    )
+    if round(float(changed.sampling_frequency)) != audio.sample_rate:
+        changed = call(changed, "Resample", float(audio.sample_rate), 50)
+    out = _fitted(changed, n_in)
+    peak_in, peak_out = float(np.max(np.abs(audio.samples))), float(np.max(np.abs(out)))
+    if peak_out > 1e-8:
+        out = out * (peak_in / peak_out)
+    return Audio(np.clip(out, -1.0, 1.0).astype(np.float32), audio.sample_rate)
+
+
+def _sound(audio: Audio, *, min_s: float) -> Any:
+    """A parselmouth Sound of `audio`, padded with silence to at least `min_s` (Praat's analysis needs it)."""
+    import parselmouth
+
+    samples = audio.samples.astype(np.float64).reshape(-1)
+    min_len = int(np.ceil(min_s * audio.sample_rate))
+    if samples.size < min_len:  # too short to analyse: cut back afterwards
+        samples = np.concatenate([samples, np.zeros(min_len - samples.size)])
+    return parselmouth.Sound(samples, sampling_frequency=float(audio.sample_rate))
+
+
+def _fitted(sound: Any, length: int) -> Any:
+    """The sound's samples cut or padded with silence to `length`."""
+    out = np.asarray(sound.values, dtype=np.float64).reshape(-1)
+    if out.size < length:
+        out = np.concatenate([out, np.zeros(length - out.size)])
+    return out[:length]

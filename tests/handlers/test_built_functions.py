@@ -98,7 +98,7 @@ CASES: dict[str, Case] = {
         "/voices",
         200,
         lambda b: (b["engine"], b["can_clone"], [v["id"] for v in b["voices"]]),
-        ("runpod", True, ["chatterbox-default"]),
+        ("runpod", True, ["default", "female_default", "male_default", "chatterbox-default"]),
     ),
     "SynthesizeFunction": Case(
         "POST", "/synthesize", 503, _error, RUNPOD_UNREACHABLE, json_body={"text": "Hello."}, sample="function_url.json"

@@ -39,6 +39,7 @@ import numpy as np
 
 from core import runtime
 from core.errors import EngineError
+from core.tts import builtin_voices
 from core.tts.base import (
     Audio,
     BuiltinVoice,
@@ -51,7 +52,8 @@ from core.tts.base import (
     prose_seconds,
 )
 
-VOICE = BuiltinVoice(id="fake-tone", name="Tone", description="A 220 Hz tone (test double)")
+# Named like every engine's default voice (core.tts.builtin_voices), which requests get when they name none.
+VOICE = BuiltinVoice(id=builtin_voices.DEFAULT, name="Tone", description="A 220 Hz tone (test double)")
 VOICE_FORMAT = "fake"
 TONE_HZ = 220.0
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")

@@ -182,4 +182,4 @@ def test_both_chatterbox_engines_speak_the_wire() -> None:
     for engine in (ChatterboxEngine("/nowhere"), proxy()):
         caps = engine.capabilities
         assert (caps.sample_rate, caps.voice_format) == (chatterbox_wire.SAMPLE_RATE, chatterbox_wire.VOICE_FORMAT)
-    assert [v.id for v in proxy().voices()] == [chatterbox_wire.DEFAULT_VOICE_ID]
+    assert [v.id for v in proxy().voices()] == [v.id for v in chatterbox_wire.builtin_voices()]

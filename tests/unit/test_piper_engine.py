@@ -21,6 +21,7 @@ import pytest
 from core.errors import EngineError, NotFound, ValidationFailed
 from core.tts import codecs
 from core.tts.base import Audio, CloningUnsupported, Engine, SynthesisOptions, VoiceSpec
+from core.tts.builtin_voices import ORIGINAL_IDS
 from core.tts.piper import DEFAULT_VOICE_ID, PiperEngine
 from tests.support.asr import transcribe, word_error_rate
 
@@ -182,12 +183,14 @@ def voice_copy(directory: Path, voice_id: str) -> None:
 def test_voices_dir_discovery(tmp_path: Path) -> None:
     voice_copy(tmp_path, "en_GB-copy-medium")
     voice_copy(tmp_path, DEFAULT_VOICE_ID)  # same id as the bundled voice: ignored
+    voice_copy(tmp_path, "female_default")  # an original built-in id: ignored too
     (tmp_path / "orphan.onnx").write_bytes(b"no config next to it")
     (tmp_path / "broken.onnx").write_bytes(b"x")
     (tmp_path / "broken.onnx.json").write_text("{not json")
     ids = [voice.id for voice in PiperEngine(voices_dir=tmp_path).voices()]
-    assert ids == [DEFAULT_VOICE_ID, "en_GB-copy-medium"]
-    assert [voice.id for voice in PiperEngine(voices_dir=tmp_path / "missing").voices()] == [DEFAULT_VOICE_ID]
+    assert ids == [*ORIGINAL_IDS, DEFAULT_VOICE_ID, "en_GB-copy-medium"]
+    missing = [voice.id for voice in PiperEngine(voices_dir=tmp_path / "missing").voices()]
+    assert missing == [*ORIGINAL_IDS, DEFAULT_VOICE_ID]
 
 
 @pytest.mark.slow

@@ -80,7 +80,25 @@ def test_capabilities_match_chatterbox_voices() -> None:
         "chatterbox-conds-v1",
     )
     assert set(caps.options) == {"exaggeration", "cfg_weight", "temperature", "seed"}
-    assert [v.id for v in engine().voices()] == ["chatterbox-default"]
+    assert [v.id for v in engine().voices()] == ["default", "female_default", "male_default", "chatterbox-default"]
+
+
+@pytest.mark.parametrize("voice_id", ["default", "female_default", "male_default", "chatterbox-default"])
+def test_builtin_voices_are_sent_to_the_worker_by_id(api: responses.RequestsMock, voice_id: str) -> None:
+    """The worker's chatterbox engine resolves the id (tests/unit/test_chatterbox_engine.py)."""
+    submit(api)
+    states(api, {"status": "COMPLETED", "output": audio_output(tone())})
+    engine().synthesize("Hi.", VoiceSpec(builtin_id=voice_id), SynthesisOptions())
+    assert sent_input(api)["voice"] == {"builtin": voice_id}
+
+
+def test_builtin_voices_describe_what_they_are() -> None:
+    described = {v.id: v.description for v in engine().voices()}
+    assert "conds.pt" in described["default"]
+    assert "female_default.flac" in described["female_default"]
+    assert "Change gender" in described["female_default"]
+    assert "male_default.flac" in described["male_default"]
+    assert all("RunPod" in text for text in described.values())
 
 
 def test_synthesize_submits_polls_and_decodes(api: responses.RequestsMock) -> None:

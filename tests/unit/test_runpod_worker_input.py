@@ -27,7 +27,7 @@ def test_defaults() -> None:
     job = parse_input({"text": "  Hello   world. "})
     assert job == Job(
         action="synthesize",
-        voice=VoiceInput(kind="builtin", builtin_id="chatterbox-default"),
+        voice=VoiceInput(kind="builtin", builtin_id="default"),
         text="Hello world.",
         options=SynthesisOptions(),
         format="wav",

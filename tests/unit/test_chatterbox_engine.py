@@ -286,7 +286,7 @@ def test_concurrent_jobs_take_turns_on_the_model(
     assert all(asked == pytest.approx(used) for asked, used in seen)
 
 
-# -- the original built-in ids: default (conds.pt), female_default / male_default (bundled clips) ---------
+# -- the original built-in ids (more in test_chatterbox_builtins.py) ----------------------------------------
 def test_female_voice_synthesizes_with_its_own_conditionals(engine: ChatterboxEngine, default_audio: Audio) -> None:
     """Real generation: the same seed with another built-in voice gives other audio (random weights: no ASR)."""
     female = engine.synthesize(TEXT, VoiceSpec(builtin_id="female_default"), SynthesisOptions(seed=1))
@@ -294,41 +294,3 @@ def test_female_voice_synthesizes_with_its_own_conditionals(engine: ChatterboxEn
     assert female.duration == pytest.approx(CHUNK_SECONDS, abs=0.2)
     assert float(np.sqrt(np.mean(female.samples**2))) > 1e-4
     assert not np.array_equal(female.samples, default_audio.samples[: female.samples.size])
-
-
-def speaker_of(conds: Any) -> Any:
-    return conds.t3.speaker_emb.detach().cpu().numpy().reshape(-1)
-
-
-def test_original_ids_resolve_to_distinct_conditionals_prepared_once(
-    engine: ChatterboxEngine, checkpoint: Path, generate_calls: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(engine, "_clip_conds", {})  # as a fresh engine: no clip prepared yet
-    prepared = count_calls(monkeypatch, engine, "_conditionals_from_reference")
-    for voice_id in [*ORIGINAL_IDS, DEFAULT_VOICE_ID, *ORIGINAL_IDS]:
-        engine.synthesize(TEXT, VoiceSpec(builtin_id=voice_id), SynthesisOptions())
-    speakers = [speaker_of(call["conds"]) for call in generate_calls]
-    default, female, male, old_id = speakers[:4]
-    conds_pt = load_conditionals((checkpoint / "conds.pt").read_bytes(), "cpu")
-    np.testing.assert_allclose(default, speaker_of(conds_pt))
-    np.testing.assert_array_equal(old_id, default)  # chatterbox-default: the same conds.pt
-    for a, b in [(default, female), (default, male), (female, male)]:
-        assert not np.allclose(a, b)
-    tokens = [call["conds"].t3.cond_prompt_speech_tokens.cpu().numpy() for call in generate_calls[:3]]
-    assert not np.array_equal(tokens[1], tokens[2])  # the clips' speech tokens, not conds.pt's
-    for first, again in zip(speakers[:3], speakers[4:], strict=True):
-        np.testing.assert_array_equal(first, again)
-    assert len(prepared) == 2  # each clip's conditionals once per engine
-
-
-def test_the_worker_resolves_the_original_ids(engine: ChatterboxEngine, generate_calls: list[dict[str, Any]]) -> None:
-    """The RunPod worker's side: {"builtin": "male_default"} reaches this engine's clip conditionals."""
-    from core.tts import worker
-
-    output = worker.handle({"text": TEXT, "voice": {"builtin": "male_default"}}, load=lambda: engine, max_samples=10**7)
-    assert "audio_base64" in output, output
-    direct = engine.synthesize(TEXT, VoiceSpec(builtin_id="male_default"), SynthesisOptions())
-    assert direct.duration > 0
-    np.testing.assert_array_equal(speaker_of(generate_calls[0]["conds"]), speaker_of(generate_calls[1]["conds"]))
-    missing = worker.handle({"text": TEXT, "voice": {"builtin": "female"}}, load=lambda: engine, max_samples=10**7)
-    assert "voice_not_found" in missing["error"]

@@ -20,7 +20,7 @@ from core.api import BlobsDep, CurrentUser, PolicyDep, SessionUser, StoreDep, cr
 from core.responses import AudioStreamResponse
 from core.schemas.auth import ProfileUpdate
 from core.schemas.keys import ProfileOut, QuotaOut
-from core.services import accounts, export, quota, users
+from core.services import accounts, admin, export, quota, users
 from core.services.policy import EXPORTS
 
 router = APIRouter(tags=["profile"])
@@ -44,7 +44,7 @@ def update_profile(body: ProfileUpdate, principal: SessionUser, store: StoreDep,
 
 @router.delete("/profile", status_code=status.HTTP_204_NO_CONTENT)
 def delete_profile(principal: SessionUser, store: StoreDep, blobs: BlobsDep) -> None:
-    users.delete_account(store, blobs, user_id=principal.user_id)
+    admin.delete_own_account(store, blobs, user_id=principal.user_id)
 
 
 @router.get(

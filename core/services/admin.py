@@ -11,8 +11,9 @@ Contract (callers are admins: core.api.AdminUser checks that; services take and 
   with its limit: core.services.quota.usage) and in total, syntheses (core.services.quota.totals),
   audio count and bytes, voices and API keys (counted from the user's partition, page by page).
 - `update_user(actor_id=, user_id=, changes=)`: any of is_active, role and quota_chars_per_day (None
-  clears it: the default applies again). `delete_user(actor_id=, user_id=)`: the account, with every
-  record and blob (core.services.users: profile and claims in one transaction, then the partition).
+  clears it: the default applies again). `delete_own_account(user_id=)` is DELETE /profile: an active
+  admin's own deletion goes through `delete_user`. `delete_user(actor_id=, user_id=)`: the account, with
+  every record and blob (core.services.users: profile and claims in one transaction, then the partition).
 - Every change writes an `AuditRecord` (core.records.audit) in the same transaction as the change
   itself: both or neither. An update that changes nothing writes nothing. `audit_log(...)` pages the
   log newest first.
@@ -249,6 +250,16 @@ def delete_user(store: KVStore, blobs: BlobStore, *, actor_id: str, user_id: str
         purge_partition(store, blobs, user_id=user_id)
         return user
     raise _race_lost() from last
+
+
+def delete_own_account(store: KVStore, blobs: BlobStore, *, user_id: str) -> None:
+    """DELETE /profile: an active admin's own account goes through `delete_user` (so the last active admin
+    cannot delete itself either, and the deletion is audited); any other through users.delete_account."""
+    user = users.get_user(store, user_id=user_id)
+    if _is_active_admin(user):
+        delete_user(store, blobs, actor_id=user_id, user_id=user_id)
+    else:
+        users.delete_account(store, blobs, user_id=user_id)
 
 
 def audit_log(store: KVStore, *, limit: int = 50, cursor: str | None = None) -> AuditPage:

@@ -254,11 +254,16 @@ def test_the_last_active_admin_cannot_be_disabled_demoted_or_deleted(client: Tes
     for method, body in (("PATCH", {"role": "user"}), ("PATCH", {"is_active": False}), ("DELETE", None)):
         refused = call(client, method, me, root, body)
         assert (refused.status_code, code(refused)) == (409, "last_admin"), (method, body)
+    own = client.delete("/profile", headers=root["headers"])  # nor through its own account deletion
+    assert (own.status_code, code(own)) == (409, "last_admin")
     assert client.get(me, headers=root["headers"]).json()["role"] == "admin"
     assert len(client.get("/admin/audit", headers=root["headers"]).json()["items"]) == 1  # only the demotion
     # With a second active admin the first may step down.
     client.patch(f"/admin/users/{other['id']}", headers=root["headers"], json={"role": "admin"})
     assert client.patch(me, headers=root["headers"], json={"role": "user"}).status_code == 200
+    assert client.delete("/profile", headers=other["headers"]).status_code == 409  # now the last one
+    client.patch(me, headers=other["headers"], json={"role": "admin"})
+    assert client.delete("/profile", headers=other["headers"]).status_code == 204  # root remains
 
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(client: TestClient, users: Users) -> None:

@@ -137,7 +137,10 @@ class ChatterboxEngine:
 
     def stream(self, text: str, voice: VoiceSpec, options: SynthesisOptions) -> Iterator[Audio]:
         option_table.check(options, engine="chatterbox")
-        _check_voice(voice, [v.id for v in self.voices()])
+        available = [v.id for v in self.voices()]
+        if voice.builtin_id is not None and voice.builtin_id not in available:
+            self.load()  # an unloadable checkpoint answers first (503), before an unknown voice (404)
+        _check_voice(voice, available)
         pieces = split_sentences(text, self._capabilities.max_chars)
         if not pieces:
             return iter(())

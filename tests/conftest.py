@@ -5,7 +5,7 @@ Every test runs with DATA_DIR in its own tmp directory and fresh process singlet
 another's data. AWS credentials are fake and point nowhere unless a test starts a loopback server.
 `users` is the user factory of tests/support/users.py on the `client`; `install_engine(engine)` puts an
 engine (e.g. tests/support/fake_engine.FakeEngine) in place through `runtime.use_engine` until the test
-ends.
+ends; `backend` runs a test once on SQLite and once on a DynamoDB table of the moto server.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from core import runtime
 from tests.support import servers
 from tests.support.clock import pinned_clock as pinned_clock  # the fixture, for every test module
 from tests.support.fake_engine import EngineSeam
+from tests.support.stores import make_dynamo
 from tests.support.users import Users
 
 __all__ = ["Users"]  # test modules import the factory's type from here or from tests.support.users
@@ -54,6 +55,19 @@ def client() -> Iterator[TestClient]:
 def moto_url() -> Iterator[str]:
     with servers.moto_server() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The store the runtime (and so `client`) uses, per parameter: the default SQLite file, or a fresh
+    table on the moto DynamoDB server. Request it before `client`."""
+    if request.param == "dynamodb":
+        url = request.getfixturevalue("moto_url")
+        monkeypatch.setenv("STORAGE_BACKEND", "dynamodb")
+        monkeypatch.setenv("DYNAMODB_TABLE", make_dynamo(url).table)
+        monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", url)
+        runtime.reset()
+    return str(request.param)
 
 
 @pytest.fixture

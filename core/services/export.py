@@ -20,9 +20,10 @@ Contract:
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from pydantic import BaseModel
@@ -121,6 +122,20 @@ def _extension(key: str) -> str:
     return key.rsplit("/", 1)[-1].rpartition(".")[2]
 
 
+def _add(
+    archive: zipfile.ZipFile, blobs: BlobStore, name: str, when: str, key: str, doc: Callable[..., BaseModel]
+) -> bool:
+    """`<name>.json` (`doc(file=...)`) and the blob at `key` as `<name>.<ext>`; False when the blob is gone
+    (the document then says `"file": null`). One blob in memory at a time."""
+    data = _blob(blobs, key)
+    file = None if data is None else f"{name}.{_extension(key)}"
+    _document(archive, f"{name}.json", when, doc(file=file))
+    if file is None or data is None:
+        return False
+    archive.writestr(_entry(file, when, compress=False), data)
+    return True
+
+
 def _archive(store: KVStore, blobs: BlobStore, profile: ProfileDoc, created_at: str) -> Generator[bytes, None, None]:
     sink = _Sink()
     archive = zipfile.ZipFile(sink, mode="w", allowZip64=True)  # no seek: entries get data descriptors
@@ -130,27 +145,17 @@ def _archive(store: KVStore, blobs: BlobStore, profile: ProfileDoc, created_at: 
     counts = {"voices": 0, "audio": 0}
     for item in _records(store, profile.id, keys.VOICE):
         voice = Voice.from_item(item)
-        data = _blob(blobs, voice.reference_key)
-        file = None if data is None else f"voices/{voice.id}.{_extension(voice.reference_key)}"
-        _document(archive, f"voices/{voice.id}.json", voice.created_at, VoiceDoc.of(voice, file=file))
-        if file is None or data is None:
+        voice_doc = partial(VoiceDoc.of, voice)
+        if not _add(archive, blobs, f"voices/{voice.id}", voice.created_at, voice.reference_key, voice_doc):
             missing.append(f"voices/{voice.id}")
-        else:
-            archive.writestr(_entry(file, voice.created_at, compress=False), data)
         counts["voices"] += 1
-        del data
         yield from sink.take()
     for item in _records(store, profile.id, keys.AUDIO):
         record = AudioRecord.from_item(item)
-        data = _blob(blobs, record.blob_key)
-        file = None if data is None else f"audio/{record.audio_id}.{_extension(record.blob_key)}"
-        _document(archive, f"audio/{record.audio_id}.json", record.created_at, AudioDoc.of(record, file=file))
-        if file is None or data is None:
+        audio_doc = partial(AudioDoc.of, record)
+        if not _add(archive, blobs, f"audio/{record.audio_id}", record.created_at, record.blob_key, audio_doc):
             missing.append(f"audio/{record.audio_id}")
-        else:
-            archive.writestr(_entry(file, record.created_at, compress=False), data)
         counts["audio"] += 1
-        del data
         yield from sink.take()
     now = datetime.now(UTC)
     manifest = ManifestDoc(exported_at=now, user_id=profile.id, missing_files=missing, **counts)

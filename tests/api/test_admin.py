@@ -13,7 +13,6 @@ from dataclasses import replace
 from threading import Barrier
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from core import runtime
@@ -24,7 +23,6 @@ from core.storage import KVStore
 from tests.conftest import Users
 from tests.support import speech
 from tests.support.fake_engine import EngineSeam, FakeEngine
-from tests.support.stores import make_dynamo
 from tests.support.users import PASSWORD
 
 User = dict[str, Any]
@@ -35,18 +33,6 @@ ROUTES = [
     ("DELETE", "/admin/users/{id}", None),
     ("GET", "/admin/audit", None),
 ]
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The store the `client` uses: the default SQLite file, or a fresh table on the moto server."""
-    if request.param == "dynamodb":
-        url = request.getfixturevalue("moto_url")
-        monkeypatch.setenv("STORAGE_BACKEND", "dynamodb")
-        monkeypatch.setenv("DYNAMODB_TABLE", make_dynamo(url).table)
-        monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", url)
-        runtime.reset()
-    return str(request.param)
 
 
 def register(store: KVStore, username: str) -> Account:

@@ -24,7 +24,6 @@ from core.api import AdminUser, create_app, current_principal
 from core.config import reset_settings
 from core.services import accounts, users
 from tests.support import users as factory
-from tests.support.stores import make_dynamo
 from tests.support.users import User, bearer
 
 _SAMPLE_ID = "01hzzzzzzzzzzzzzzzzzzzzzzz"
@@ -61,16 +60,9 @@ def _fill(path: str) -> str:
     return "/".join(_SAMPLE_ID if p.startswith("{") else p for p in parts)
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def api(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    """The combined app on SQLite, or on a fresh DynamoDB table of the moto server."""
-    if request.param == "dynamodb":
-        url = request.getfixturevalue("moto_url")
-        table = make_dynamo(url)
-        monkeypatch.setenv("STORAGE_BACKEND", "dynamodb")
-        monkeypatch.setenv("DYNAMODB_TABLE", table.table)
-        monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", url)
-        runtime.reset()
+@pytest.fixture
+def api(backend: str) -> Iterator[TestClient]:
+    """The combined app on SQLite, or on a fresh DynamoDB table of the moto server (`backend`)."""
     with TestClient(local_server.app, raise_server_exceptions=False) as client:
         yield client
 

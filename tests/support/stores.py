@@ -2,14 +2,21 @@
 
 Contract: `make_dynamo(url)` creates a fresh table (random name) with the key schema and TTL that
 template.yaml's `Table` resource declares, so tests and deployment agree, and returns a DynamoStore on it.
-The `store` fixture over both backends (SQLite file, DynamoDB on moto) is in tests/unit/conftest.py.
+`file_or_dynamo(request, tmp_path)` is the body of a fixture parametrised over ["sqlite", "dynamodb"]:
+a SQLite file store, or a fresh table on the moto server (tests/unit/conftest.py's `store`).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from core.storage import KVStore
 from core.storage.dynamodb import DynamoStore
+from core.storage.sqlite import SqliteStore
 from tests.support.template import table_create_args
 
 
@@ -22,3 +29,12 @@ def make_dynamo(url: str) -> DynamoStore:
     client.create_table(**create)
     client.update_time_to_live(**ttl)
     return DynamoStore(name, client=client)
+
+
+def file_or_dynamo(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
+    if request.param == "sqlite":
+        sqlite = SqliteStore(tmp_path / "kv.db")
+        yield sqlite
+        sqlite.close()
+    else:
+        yield make_dynamo(request.getfixturevalue("moto_url"))

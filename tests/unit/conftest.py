@@ -12,9 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from core.storage import KVStore
-from core.storage.sqlite import SqliteStore
 from tests.support.chatterbox_ckpt import ensure_checkpoint
-from tests.support.stores import make_dynamo
+from tests.support.stores import file_or_dynamo
 
 if TYPE_CHECKING:
     from core.tts.chatterbox import ChatterboxEngine
@@ -22,12 +21,7 @@ if TYPE_CHECKING:
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "kv.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield make_dynamo(request.getfixturevalue("moto_url"))
+    yield from file_or_dynamo(request, tmp_path)
 
 
 @pytest.fixture(scope="package")

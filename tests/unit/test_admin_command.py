@@ -12,18 +12,6 @@ import pytest
 from core import runtime
 from core.admin import main
 from core.services import users
-from tests.support.stores import make_dynamo
-
-
-@pytest.fixture(params=["sqlite", "dynamodb"])
-def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    if request.param == "dynamodb":
-        url = request.getfixturevalue("moto_url")
-        monkeypatch.setenv("STORAGE_BACKEND", "dynamodb")
-        monkeypatch.setenv("DYNAMODB_TABLE", make_dynamo(url).table)
-        monkeypatch.setenv("DYNAMODB_ENDPOINT_URL", url)
-        runtime.reset()
-    return str(request.param)
 
 
 def _register(name: str) -> str:

@@ -21,8 +21,7 @@ from core.records.users import User
 from core.services import admin, quota, users
 from core.storage import BlobStore, KVStore
 from core.storage.base import Op
-from core.storage.sqlite import SqliteStore
-from tests.support.stores import make_dynamo
+from tests.support.stores import file_or_dynamo
 from tests.unit.services.conftest import register
 
 NO_QUOTA = quota.Limits(characters=0, audio_seconds=0, hold_grace_s=900)
@@ -175,12 +174,7 @@ class RaceAtTransact:
 
 @pytest.fixture(params=["sqlite", "dynamodb"])
 def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KVStore]:
-    if request.param == "sqlite":
-        sqlite = SqliteStore(tmp_path / "kv.db")
-        yield sqlite
-        sqlite.close()
-    else:
-        yield make_dynamo(request.getfixturevalue("moto_url"))
+    yield from file_or_dynamo(request, tmp_path)
 
 
 def test_two_admins_demoting_each_other_at_once_leave_one_admin(shared_store: KVStore) -> None:

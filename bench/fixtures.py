@@ -51,25 +51,11 @@ def direct_user(data_dir: Path, username: str = "bench") -> DirectUser:
 
 
 def audio_item(user_id: str, *, text: str = "A stored sentence for the history benchmark.") -> dict[str, Any]:
-    from core.records.audio import AudioRecord
     from core.services.clock import sortable_id, utcnow_iso
+    from tests.support.records import audio_record
 
-    record = AudioRecord.new(
-        user_id=user_id,
-        audio_id=sortable_id(),
-        text=text,
-        voice_id="en_US-joe-medium",
-        engine="piper",
-        format="wav",
-        extension="wav",
-        sample_rate=22050,
-        duration=2.5,
-        size_bytes=110_294,
-        speed=1.0,
-        pitch=1.0,
-        options_ignored=(),
-        created_at=utcnow_iso(),
-        api_key_id=None,
+    record = audio_record(
+        user_id=user_id, audio_id=sortable_id(), text=text, duration=2.5, size_bytes=110_294, created_at=utcnow_iso()
     )
     return record.to_item()
 

@@ -18,6 +18,7 @@ from core.services.policy import MediaPolicy
 from core.storage import BlobNotFound, BlobStore, KVStore, LocalBlobStore
 from core.tts import codecs
 from core.tts.base import Audio
+from tests.support.records import audio_record
 
 USER, AUDIO = "u1", "0000000001aaaaaaaaaaaaaaaa"
 
@@ -32,23 +33,7 @@ def record(store: KVStore, blobs: BlobStore) -> AudioRecord:
     """A stored 1 s wav record, as core.services.synthesis writes one."""
     t = np.arange(22050) / 22050
     data = codecs.encode(Audio((0.3 * np.sin(2 * np.pi * 200 * t)).astype(np.float32), 22050), "wav")
-    record = AudioRecord.new(
-        user_id=USER,
-        audio_id=AUDIO,
-        text="A tone.",
-        voice_id="builtin",
-        engine="piper",
-        format="wav",
-        extension="wav",
-        sample_rate=22050,
-        duration=1.0,
-        size_bytes=len(data),
-        speed=1.0,
-        pitch=1.0,
-        options_ignored=(),
-        created_at="2026-01-01T00:00:00.000Z",
-        api_key_id=None,
-    )
+    record = audio_record(user_id=USER, audio_id=AUDIO, text="A tone.", voice_id="builtin", size_bytes=len(data))
     blobs.put(record.blob_key, data)
     store.put(record.to_item())
     return record

@@ -22,25 +22,20 @@ from core.services.policy import MediaPolicy
 from core.storage import BlobStore, KVStore
 from core.tts import codecs
 from core.tts.base import Audio
+from tests.support.records import audio_record
 from tests.unit.services.conftest import add_user
 
 
 def new_record(user_id: str, audio_id: str, *, size_bytes: int = 0, api_key_id: str | None = None) -> AudioRecord:
-    return AudioRecord.new(
+    return audio_record(
         user_id=user_id,
         audio_id=audio_id,
         text="A short tone.",
         voice_id="tone",
         engine="tone",
-        format="wav",
-        extension="wav",
-        sample_rate=22050,
         duration=0.50004,
         size_bytes=size_bytes,
-        speed=1.0,
-        pitch=1.0,
         options_ignored=("seed",),
-        created_at="2026-01-01T00:00:00.000Z",
         api_key_id=api_key_id,
     )
 

@@ -41,7 +41,7 @@ from core.records.users import Claim, Role, User
 from core.services import quota, signout, users
 from core.services.clock import sortable_id, utcnow_iso
 from core.services.owned import purge_partition
-from core.storage import MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put
+from core.storage import MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put, query_all
 from core.storage.base import Op
 
 MAX_PAGE = 100
@@ -128,13 +128,7 @@ def _all_users(store: KVStore) -> Iterator[User]:
 
 
 def _sk_items(store: KVStore, user_id: str, sk_prefix: str) -> Iterator[Item]:
-    cursor: str | None = None
-    while True:
-        page = store.query(keys.user_pk(user_id), sk_prefix=sk_prefix, limit=MAX_PAGE, cursor=cursor)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    return query_all(store, keys.user_pk(user_id), sk_prefix=sk_prefix, page_size=MAX_PAGE)
 
 
 def user_detail(store: KVStore, *, user_id: str, limits: quota.Limits) -> UserDetail:

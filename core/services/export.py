@@ -33,7 +33,7 @@ from core.records.audio import AudioRecord
 from core.records.voices import Voice
 from core.schemas.export import AudioDoc, ManifestDoc, ProfileDoc, VoiceDoc
 from core.services import users
-from core.storage import BlobNotFound, BlobStore, KVStore
+from core.storage import BlobNotFound, BlobStore, KVStore, query_all
 
 PAGE = 100  # records read per store query
 CHUNK = 64 * 1024  # small writes are joined up to this size before they are handed out
@@ -109,13 +109,7 @@ def _blob(blobs: BlobStore, key: str) -> bytes | None:
 
 
 def _records(store: KVStore, user_id: str, prefix: str) -> Iterator[dict[str, Any]]:
-    cursor: str | None = None
-    while True:
-        page = store.query(keys.user_pk(user_id), sk_prefix=prefix, limit=PAGE, cursor=cursor)
-        yield from page.items
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    return query_all(store, keys.user_pk(user_id), sk_prefix=prefix, page_size=PAGE)
 
 
 def _extension(key: str) -> str:

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from core.errors import ConditionFailed, NotFound, TransactionConflict, Unauthorized
 from core.records import keys
-from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put
+from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobStore, Check, Cond, Item, KVStore, Put, query_all
 from core.storage.base import Op
 
 
@@ -78,14 +78,7 @@ def delete_with_blobs(store: KVStore, blobs: BlobStore, record: Item | StoredRec
 
 def partition_items(store: KVStore, *, user_id: str) -> list[Item]:
     """Every item under `USER#<uid>`, all pages read."""
-    items: list[Item] = []
-    cursor: str | None = None
-    while True:
-        page = store.query(keys.user_pk(user_id), limit=100, cursor=cursor)
-        items.extend(page.items)
-        if page.cursor is None:
-            return items
-        cursor = page.cursor
+    return list(query_all(store, keys.user_pk(user_id)))
 
 
 def purge_partition(store: KVStore, blobs: BlobStore, *, user_id: str, dry_run: bool = False) -> tuple[int, list[str]]:

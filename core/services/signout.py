@@ -18,17 +18,11 @@ from core.errors import ConditionFailed, Conflict
 from core.records import keys
 from core.records.sessions import Session, SessionStatus
 from core.services.clock import utcnow_iso
-from core.storage import Cond, KVStore
+from core.storage import Cond, KVStore, query_all
 
 
 def _sessions(store: KVStore, *, user_id: str) -> Iterator[Session]:
-    cursor: str | None = None
-    while True:
-        page = store.query(keys.user_pk(user_id), sk_prefix=keys.SESSION, limit=100, cursor=cursor)
-        yield from (Session.from_item(item) for item in page.items)
-        if page.cursor is None:
-            return
-        cursor = page.cursor
+    return map(Session.from_item, query_all(store, keys.user_pk(user_id), sk_prefix=keys.SESSION))
 
 
 def _set_status(store: KVStore, session: Session, *, to: SessionStatus, only: tuple[SessionStatus, ...]) -> None:

@@ -32,7 +32,7 @@ from core.records.voices import Voice
 from core.services.clock import ID_PATTERN, sortable_id, utcnow_iso
 from core.services.owned import delete_with_blobs, put_owned
 from core.services.policy import MediaPolicy
-from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, KVStore
+from core.storage import MUST_EXIST, MUST_NOT_EXIST, BlobNotFound, BlobStore, KVStore, query_all
 from core.tts.base import Audio, BuiltinVoice, CloningUnsupported, Engine, VoiceSpec
 
 MIN_SECONDS = 3.0
@@ -41,14 +41,8 @@ _CUSTOM_ID = re.compile(ID_PATTERN)
 
 
 def list_voices(store: KVStore, engine: Engine, *, user_id: str) -> list[BuiltinVoice | Voice]:
-    out: list[BuiltinVoice | Voice] = list(engine.voices())
-    cursor: str | None = None
-    while True:
-        page = store.query(keys.user_pk(user_id), sk_prefix=keys.VOICE, limit=100, cursor=cursor)
-        out.extend(Voice.from_item(item) for item in page.items)
-        if page.cursor is None:
-            return out
-        cursor = page.cursor
+    custom = map(Voice.from_item, query_all(store, keys.user_pk(user_id), sk_prefix=keys.VOICE))
+    return [*engine.voices(), *custom]
 
 
 def get_custom(store: KVStore, *, user_id: str, voice_id: str) -> Voice:

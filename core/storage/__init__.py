@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .base import MUST_EXIST, MUST_NOT_EXIST, Check, Cond, Delete, Item, KVStore, Page, Put
+from .base import MUST_EXIST, MUST_NOT_EXIST, Check, Cond, Delete, Item, KVStore, Page, Put, query_all
 from .blobs import BlobInfo, BlobNotFound, BlobStore, LocalBlobStore, S3BlobStore
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ __all__ = [
     "S3BlobStore",
     "make_blobs",
     "make_store",
+    "query_all",
 ]
 
 

@@ -9,7 +9,8 @@ Contract:
 - `transact` applies up to 25 operations atomically or none; on a failed condition it raises
   `TransactionConflict` with one reason per operation.
 - `query` returns items of one pk whose sk starts with a prefix, in sk order (or reversed), one page at
-  a time; `Page.cursor` is an opaque string to pass back, None on the last page.
+  a time; `Page.cursor` is an opaque string to pass back, None on the last page. `query_all` reads
+  every page of such a query, lazily, page by page.
 - `scan` returns live items of every pk that starts with a prefix, in no promised order, one page at a
   time (same cursor rules). It reads the whole table on DynamoDB: maintenance and the admin API's account
   listing only (core.services.admin), never on a user's request.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -180,3 +181,14 @@ def check_ops(ops: Sequence[Op]) -> None:
     keys = [(op.item["pk"], op.item["sk"]) if isinstance(op, Put) else (op.pk, op.sk) for op in ops]
     if len(set(keys)) != len(keys):
         raise ValueError("a transaction may touch each item only once")
+
+
+def query_all(store: KVStore, pk: str, *, sk_prefix: str = "", page_size: int = 100) -> Iterator[Item]:
+    """Every item of `store.query(pk, sk_prefix=...)`, in sk order, reading one page at a time."""
+    cursor: str | None = None
+    while True:
+        page = store.query(pk, sk_prefix=sk_prefix, limit=page_size, cursor=cursor)
+        yield from page.items
+        if page.cursor is None:
+            return
+        cursor = page.cursor

@@ -1,4 +1,5 @@
-"""The runpod proxy engine against a scripted RunPod HTTP API (`responses`): jobs, polling, errors, retries.
+"""The runpod proxy engine against a scripted RunPod HTTP API (tests/support/runpod_api.py): jobs, polling,
+voices, options and configuration; failures, retries and timeouts are in test_runpod_failures.py.
 
 The real worker behind runpod's local API is exercised in tests/api/test_runpod_e2e.py.
 """
@@ -11,64 +12,34 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
-import requests
 import responses
 from pydantic import SecretStr
 
 from core.config import Settings
 from core.errors import EngineError, EngineUnavailable, NotFound, ValidationFailed
-from core.tts import codecs, make_engine
-from core.tts.base import Audio, SynthesisOptions, VoiceSpec
+from core.tts import make_engine
+from core.tts.base import SynthesisOptions, VoiceSpec
 from core.tts.runpod import RunPodEngine, job_texts
+from tests.support.runpod_api import (
+    BUILTIN,
+    audio_output,
+    engine,
+    scripted_api,
+    sent_input,
+    states,
+    submit,
+    tone,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = "https://rp.test/v2"
-EP = "ep123"
-BUILTIN = VoiceSpec(builtin_id="chatterbox-default")
-
-
-def tone(seconds: float = 0.5, rate: int = 24000) -> Audio:
-    t = np.arange(int(seconds * rate)) / rate
-    return Audio((0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), rate)
-
-
-def audio_output(audio: Audio) -> dict[str, Any]:
-    data = codecs.encode(audio, "flac")
-    return {"audio_base64": base64.b64encode(data).decode(), "format": "flac", "sample_rate": audio.sample_rate}
 
 
 @pytest.fixture
 def api() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+    with scripted_api() as mock:
         yield mock
-
-
-def engine(**kwargs: Any) -> RunPodEngine:
-    options: dict[str, Any] = {"endpoint_id": EP, "api_key": "rp-key", "base_url": BASE, "backoff_s": 0.001}
-    return RunPodEngine(**(options | kwargs))
-
-
-def submit(api: responses.RequestsMock, job_id: str = "job-1", status: int = 200) -> None:
-    api.add(responses.POST, f"{BASE}/{EP}/run", json={"id": job_id, "status": "IN_QUEUE"}, status=status)
-
-
-def states(api: responses.RequestsMock, *bodies: dict[str, Any], job_id: str = "job-1") -> None:
-    for body in bodies:
-        api.add(responses.GET, f"{BASE}/{EP}/status/{job_id}", json={"id": job_id, **body})
-
-
-def urls(api: responses.RequestsMock) -> list[str]:
-    return [str(call.request.url) for call in api.calls]
-
-
-def sent_input(api: responses.RequestsMock) -> dict[str, Any]:
-    body = next(c.request.body for c in api.calls if str(c.request.url).endswith("/run"))
-    job: dict[str, Any] = json.loads(body or b"{}")["input"]
-    return job
 
 
 def test_capabilities_match_chatterbox_voices() -> None:
@@ -173,87 +144,6 @@ def test_prepare_voice_refuses_another_voice_format(api: responses.RequestsMock)
         engine().prepare_voice(tone(3.0))
 
 
-def test_failed_job_carries_the_workers_message(api: responses.RequestsMock) -> None:
-    submit(api)
-    error = json.dumps({"code": "invalid_input", "message": "text: must contain at least one non-space character"})
-    states(api, {"status": "FAILED", "error": error})
-    with pytest.raises(EngineError) as caught:
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-    assert caught.value.message == "RunPod job failed: text: must contain at least one non-space character"
-    assert caught.value.details == {"job_id": "job-1", "status": "FAILED", "worker_code": "invalid_input"}
-    assert caught.value.status == 502
-
-
-def test_failed_job_with_runpods_captured_exception(api: responses.RequestsMock) -> None:
-    submit(api)
-    error = json.dumps({"error_type": "<class 'RuntimeError'>", "error_message": "CUDA out of memory"})
-    states(api, {"status": "FAILED", "error": error})
-    with pytest.raises(EngineError, match="RunPod job failed: CUDA out of memory"):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
-@pytest.mark.parametrize("status", ["CANCELLED", "TIMED_OUT"])
-def test_jobs_ended_by_runpod_fail_clearly(api: responses.RequestsMock, status: str) -> None:
-    submit(api)
-    states(api, {"status": status})
-    with pytest.raises(EngineError, match=f"the job ended with status {status}"):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
-def test_transient_errors_are_retried(api: responses.RequestsMock) -> None:
-    api.add(responses.POST, f"{BASE}/{EP}/run", status=503)
-    api.add(responses.POST, f"{BASE}/{EP}/run", status=429, headers={"Retry-After": "0"})
-    api.add(responses.POST, f"{BASE}/{EP}/run", body=requests.ConnectionError("reset"))
-    submit(api)
-    api.add(responses.GET, f"{BASE}/{EP}/status/job-1", status=502)
-    states(api, {"status": "COMPLETED", "output": audio_output(tone())})
-    assert engine().synthesize("Hi.", BUILTIN, SynthesisOptions()).sample_rate == 24000
-    assert len(api.calls) == 6
-
-
-def test_retries_give_up_as_unavailable(api: responses.RequestsMock) -> None:
-    api.add(responses.POST, f"{BASE}/{EP}/run", status=500)
-    with pytest.raises(EngineUnavailable, match="RunPod is unreachable: HTTP 500") as caught:
-        engine(retries=2).synthesize("Hi.", BUILTIN, SynthesisOptions())
-    assert caught.value.details == {"attempts": 3}
-    assert len(api.calls) == 3
-
-
-def test_unreachable_host_is_unavailable() -> None:
-    slow = RunPodEngine(endpoint_id=EP, api_key="k", base_url="http://127.0.0.1:9", retries=1, backoff_s=0.001)
-    with pytest.raises(EngineUnavailable, match="RunPod is unreachable: ConnectionError"):
-        slow.synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
-def test_refused_api_key_is_unavailable(api: responses.RequestsMock) -> None:
-    submit(api, status=401)
-    with pytest.raises(EngineUnavailable, match="refused"):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
-def test_other_client_errors_fail(api: responses.RequestsMock) -> None:
-    api.add(responses.POST, f"{BASE}/{EP}/run", status=400, body="payload too large")
-    with pytest.raises(EngineError, match="HTTP 400: payload too large"):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
-def test_slow_job_times_out_and_is_cancelled(api: responses.RequestsMock) -> None:
-    submit(api)
-    api.add(responses.GET, f"{BASE}/{EP}/status/job-1", json={"id": "job-1", "status": "IN_PROGRESS"})
-    api.add(responses.POST, f"{BASE}/{EP}/cancel/job-1", json={"id": "job-1", "status": "CANCELLED"})
-    with pytest.raises(EngineUnavailable) as caught:
-        engine(timeout_s=0.3, poll_interval_s=0.05).synthesize("Hi.", BUILTIN, SynthesisOptions())
-    assert caught.value.code == "engine_timeout"
-    assert any(url.endswith("/cancel/job-1") for url in urls(api))
-
-
-def test_completed_without_audio_is_an_engine_error(api: responses.RequestsMock) -> None:
-    submit(api)
-    states(api, {"status": "COMPLETED", "output": {"format": "flac"}})
-    with pytest.raises(EngineError, match="lacks audio_base64"):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())
-
-
 def test_bad_requests_are_refused_before_any_job(api: responses.RequestsMock) -> None:
     with pytest.raises(ValidationFailed, match="cfg_weight"):
         engine().synthesize("Hi.", BUILTIN, SynthesisOptions(cfg_weight=1.5))
@@ -289,18 +179,3 @@ def test_import_is_light() -> None:
     code = "import json, sys, core.tts.runpod; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert not set(json.loads(out.stdout)) & {"runpod", "requests", "torch", "scipy", "soundfile"}
-
-
-@pytest.mark.parametrize(
-    ("output", "message"),
-    [
-        (audio_output(tone(rate=22050)), "returned 22050 Hz audio"),
-        ({"audio_base64": base64.b64encode(b"not audio").decode()}, "returned unreadable audio"),
-        ({"audio_base64": "***"}, "invalid base64 in audio_base64"),
-    ],
-)
-def test_bad_worker_audio_is_an_engine_error(api: responses.RequestsMock, output: dict[str, Any], message: str) -> None:
-    submit(api)
-    states(api, {"status": "COMPLETED", "output": output})
-    with pytest.raises(EngineError, match=message):
-        engine().synthesize("Hi.", BUILTIN, SynthesisOptions())

@@ -36,7 +36,7 @@ def read_profile(principal: CurrentUser, store: StoreDep, policy: PolicyDep) -> 
 
 @router.patch("/profile", response_model=ProfileOut)
 def update_profile(body: ProfileUpdate, principal: SessionUser, store: StoreDep, policy: PolicyDep) -> ProfileOut:
-    full_name = body.full_name if "full_name" in body.model_fields_set else accounts.KEEP
+    full_name = body.full_name if "full_name" in body.model_fields_set else users.KEEP
     user = accounts.update_profile(store, user_id=principal.user_id, full_name=full_name, email=body.email)
     usage = quota.usage(store, user_id=principal.user_id, limits=policy.synthesis.quota)
     return ProfileOut.of_user(user, quota=QuotaOut.model_validate(asdict(usage)))

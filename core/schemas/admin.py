@@ -19,7 +19,7 @@ from core.records.audit import AuditAction, AuditRecord
 from core.records.users import Role, User
 from core.schemas.auth import UserOut
 from core.schemas.keys import QuotaOut
-from core.services import admin
+from core.services import admin, users
 
 MAX_QUOTA_CHARS_PER_DAY = 1_000_000_000
 QuotaChars = Annotated[StrictInt, Field(ge=0, le=MAX_QUOTA_CHARS_PER_DAY)]
@@ -83,7 +83,7 @@ class AdminUserUpdate(BaseModel):
         return self
 
     def changes(self) -> admin.UserChanges:
-        quota = self.quota_chars_per_day if "quota_chars_per_day" in self.model_fields_set else admin.KEEP
+        quota = self.quota_chars_per_day if "quota_chars_per_day" in self.model_fields_set else users.KEEP
         return admin.UserChanges(is_active=self.is_active, role=self.role, quota_chars_per_day=quota)
 
 

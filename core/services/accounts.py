@@ -3,10 +3,10 @@ enabled state by an operator (core.admin, ADMIN_USERNAMES, the admin API).
 
 Contract (records of core.records.users; keyword-only arguments):
 - Every profile write replaces the `PROFILE` item on condition that it still holds every attribute
-  it was read with (`_load`), retrying on a concurrent change, so an edit never undoes another (a
+  it was read with (`users.load_for_update`), retrying on a concurrent change, so an edit never undoes another (a
   disable, a role change, a password change). Items written before role/is_active existed cannot be
   conditioned on those two attributes; the first write of this module adds them.
-- `update_profile(full_name=, email=)`: `full_name` is set (None clears it) unless `KEEP`; a new
+- `update_profile(full_name=, email=)`: `full_name` is set (None clears it) unless `users.KEEP`; a new
   `email` is normalised and refused like registration's (core.services.users.registrable_email: 422),
   and is unique by mailbox: the profile, the new mailbox claim (`MUST_NOT_EXIST`, plus a check that
   no old-style claim holds the address) and the removal of the old claims are one transaction; a
@@ -25,35 +25,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from enum import Enum
 from typing import Literal
 
 from core import security
 from core.config import Settings
-from core.errors import Conflict, NotFound, TransactionConflict, Unauthorized, ValidationFailed
+from core.errors import Conflict, TransactionConflict, Unauthorized, ValidationFailed
 from core.records import keys
 from core.records.users import Claim, Role, User
 from core.services import sessions, signout, users
-from core.storage import MUST_NOT_EXIST, Check, Cond, KVStore, Put
+from core.storage import MUST_NOT_EXIST, Check, KVStore, Put
 from core.storage.base import Op
 
 _ATTEMPTS = 5
-
-
-class Keep(Enum):
-    KEEP = "keep"
-
-
-KEEP: Literal[Keep.KEEP] = Keep.KEEP
-
-
-def _load(store: KVStore, user_id: str) -> tuple[User, Cond]:
-    """The account and the condition that its stored item is still exactly what was read."""
-    item = store.get(*keys.profile(user_id))
-    if item is None:
-        raise NotFound("User not found", code="user_not_found")
-    unchanged = {k: v for k, v in item.items() if k not in ("pk", "sk") and v is not None}
-    return User.from_item(item), Cond(exists=True, equals=unchanged)
 
 
 def _busy() -> Conflict:
@@ -81,13 +64,17 @@ def _email_ops(store: KVStore, user: User, email: str) -> tuple[str, list[Op], i
 
 
 def update_profile(
-    store: KVStore, *, user_id: str, full_name: str | Literal[Keep.KEEP] | None = KEEP, email: str | None = None
+    store: KVStore,
+    *,
+    user_id: str,
+    full_name: str | Literal[users.Keep.KEEP] | None = users.KEEP,
+    email: str | None = None,
 ) -> User:
     """The account with `full_name` and/or `email` changed (None / KEEP: unchanged)."""
     for _ in range(_ATTEMPTS):
-        user, unchanged = _load(store, user_id)
+        user, unchanged = users.load_for_update(store, user_id)
         users.require_active(user)
-        after = user if full_name is KEEP else replace(user, full_name=full_name)
+        after = user if full_name is users.KEEP else replace(user, full_name=full_name)
         claim_ops: list[Op] = []
         taken = 0
         if email is not None:
@@ -108,7 +95,7 @@ def update_profile(
 def _save(store: KVStore, *, user_id: str, edit: Callable[[User], User]) -> User:
     """The profile after `edit`, written over the one it was computed from (retried on concurrent changes)."""
     for _ in range(_ATTEMPTS):
-        user, unchanged = _load(store, user_id)
+        user, unchanged = users.load_for_update(store, user_id)
         after = edit(user)
         if after == user:
             return after

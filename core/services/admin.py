@@ -30,10 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from enum import Enum
 from typing import Any, Literal
 
-from core.errors import Conflict, NotFound, TransactionConflict
+from core.errors import Conflict, TransactionConflict
 from core.records import keys
 from core.records.audio import AudioRecord
 from core.records.audit import AuditAction, AuditRecord
@@ -49,20 +48,13 @@ _TRIES = 5  # a transaction that lost a race is retried on a fresh read this man
 ADMIN_ACTIVE = Cond(equals={"role": "admin", "is_active": True})
 
 
-class _Keep(Enum):
-    KEEP = "keep"
-
-
-KEEP: Literal[_Keep.KEEP] = _Keep.KEEP
-
-
 @dataclass(frozen=True)
 class UserChanges:
-    """What an admin changes; a field left at its default is kept (quota: KEEP; None clears it)."""
+    """What an admin changes; a field left at its default is kept (quota: users.KEEP; None clears it)."""
 
     is_active: bool | None = None
     role: Role | None = None
-    quota_chars_per_day: int | Literal[_Keep.KEEP] | None = KEEP
+    quota_chars_per_day: int | Literal[users.Keep.KEEP] | None = users.KEEP
 
 
 @dataclass(frozen=True)
@@ -99,13 +91,6 @@ def _page_size(limit: int) -> int:
     return max(1, min(limit, MAX_PAGE))
 
 
-def _profile(store: KVStore, user_id: str) -> tuple[User, Item]:
-    item = store.get(*keys.profile(user_id))
-    if item is None:
-        raise NotFound("User not found", code="user_not_found")
-    return User.from_item(item), item
-
-
 def list_users(store: KVStore, *, prefix: str = "", limit: int = 50, cursor: str | None = None) -> UserPage:
     claim_pk, _ = keys.username_claim(prefix)  # lower-cased, as claims are keyed
     page = store.scan(pk_prefix=claim_pk, limit=_page_size(limit), cursor=cursor)
@@ -132,7 +117,7 @@ def _sk_items(store: KVStore, user_id: str, sk_prefix: str) -> Iterator[Item]:
 
 
 def user_detail(store: KVStore, *, user_id: str, limits: quota.Limits) -> UserDetail:
-    user, _ = _profile(store, user_id)
+    user = users.get_user(store, user_id=user_id)
     audio = [AudioRecord.from_item(item).size_bytes for item in _sk_items(store, user_id, keys.AUDIO)]
     today = quota.usage(store, user_id=user_id, limits=limits)
     total = quota.totals(store, user_id=user_id)
@@ -151,11 +136,6 @@ def user_detail(store: KVStore, *, user_id: str, limits: quota.Limits) -> UserDe
 
 def _is_active_admin(user: User) -> bool:
     return user.role == "admin" and user.is_active
-
-
-def _unchanged(item: Item) -> Cond:
-    """The profile as read (its non-null attributes: a null is not comparable on every backend)."""
-    return Cond(equals={k: v for k, v in item.items() if k not in ("pk", "sk") and v is not None})
 
 
 def _keep_an_admin(store: KVStore, target: User) -> list[Op]:
@@ -187,7 +167,7 @@ def _changed(user: User, changes: UserChanges) -> User:
         is_active=user.is_active if changes.is_active is None else changes.is_active,
         role=user.role if changes.role is None else changes.role,
         quota_chars_per_day=(
-            user.quota_chars_per_day if changes.quota_chars_per_day is KEEP else changes.quota_chars_per_day
+            user.quota_chars_per_day if changes.quota_chars_per_day is users.KEEP else changes.quota_chars_per_day
         ),
     )
 
@@ -200,8 +180,8 @@ def update_user(store: KVStore, *, actor_id: str, user_id: str, changes: UserCha
     """Apply `changes` to the account (see the module contract) and return it as stored."""
     last: TransactionConflict | None = None
     for _ in range(_TRIES):
-        actor, _item = _profile(store, actor_id)
-        user, item = _profile(store, user_id)
+        actor = users.get_user(store, user_id=actor_id)
+        user, unchanged = users.load_for_update(store, user_id)
         updated = _changed(user, changes)
         diff = {
             name: {"from": getattr(user, name), "to": getattr(updated, name)}
@@ -213,9 +193,7 @@ def update_user(store: KVStore, *, actor_id: str, user_id: str, changes: UserCha
         guard = _keep_an_admin(store, user) if _is_active_admin(user) and not _is_active_admin(updated) else []
         record = _audit(actor, "user.update", user, diff)
         try:
-            store.transact(
-                [Put(updated.to_item(), cond=_unchanged(item)), *guard, Put(record.to_item(), cond=MUST_NOT_EXIST)]
-            )
+            store.transact([Put(updated.to_item(), cond=unchanged), *guard, Put(record.to_item(), cond=MUST_NOT_EXIST)])
         except TransactionConflict as exc:
             last = exc
             continue
@@ -231,11 +209,11 @@ def delete_user(store: KVStore, blobs: BlobStore, *, actor_id: str, user_id: str
     """Delete the account with all its data (see the module contract); returns it as it was."""
     last: TransactionConflict | None = None
     for _ in range(_TRIES):
-        actor, _item = _profile(store, actor_id)
-        user, item = _profile(store, user_id)
+        actor = users.get_user(store, user_id=actor_id)
+        user, unchanged = users.load_for_update(store, user_id)
         guard = _keep_an_admin(store, user) if _is_active_admin(user) else []
         record = _audit(actor, "user.delete", user, {})
-        ops = [*users.deletion_ops(store, user, profile_cond=_unchanged(item)), *guard]
+        ops = [*users.deletion_ops(store, user, profile_cond=unchanged), *guard]
         try:
             store.transact([*ops, Put(record.to_item(), cond=MUST_NOT_EXIST)])
         except TransactionConflict as exc:

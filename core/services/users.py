@@ -23,6 +23,8 @@ password stored with a deprecated scheme (bcrypt) as argon2 and moves an old-sty
 404); `legacy_keys` / `email_claims` are the claim keys an address may sit under (core.services.accounts
 moves them when the email changes). `require_active` / `require_admin` refuse a disabled account (403
 account_disabled) and a non-admin (403 forbidden).
+`load_for_update` reads an account with the condition that its item is still as read (what every
+profile rewrite is conditioned on); `KEEP` marks an optional change that was not asked for.
 `delete_user` removes the profile with its claims, atomically (from then on no token of the user works)
 and returns it; `delete_account` does that, then removes every item of the partition, what they own
 and their blobs. Records written under a user after a long operation go through `core.services.owned`,
@@ -30,6 +32,9 @@ so work that finishes after the deletion stores nothing.
 """
 
 from __future__ import annotations
+
+from enum import Enum
+from typing import Literal
 
 from core import emails, security
 from core.errors import (
@@ -50,6 +55,23 @@ from core.storage.base import Op
 
 def _email_error(message: str, code: str) -> ValidationFailed:
     return ValidationFailed(f"email: {message}", code=code, details=[{"loc": ["email"], "msg": message, "type": code}])
+
+
+class Keep(Enum):
+    KEEP = "keep"
+
+
+KEEP: Literal[Keep.KEEP] = Keep.KEEP  # "leave this field as it is" where None means "clear it"
+
+
+def load_for_update(store: KVStore, user_id: str) -> tuple[User, Cond]:
+    """The account and the condition that its stored item is still exactly what was read (its non-null
+    attributes: a null is not comparable on every backend); 404 user_not_found when it is gone."""
+    item = store.get(*keys.profile(user_id))
+    if item is None:
+        raise NotFound("User not found", code="user_not_found")
+    unchanged = {k: v for k, v in item.items() if k not in ("pk", "sk") and v is not None}
+    return User.from_item(item), Cond(exists=True, equals=unchanged)
 
 
 def registrable_email(raw: str) -> emails.Email:

@@ -62,7 +62,7 @@ def test_an_edit_never_undoes_a_concurrent_disable(
 ) -> None:
     """The profile is disabled between the edit's read and its write: the edit reads again and, the
     account now being disabled, is refused instead of writing is_active back to true."""
-    real_load = accounts._load
+    real_load = users.load_for_update
     calls: list[int] = []
 
     def stale_then_real(store: KVStore, user_id: str) -> Any:
@@ -72,7 +72,7 @@ def test_an_edit_never_undoes_a_concurrent_disable(
             accounts.set_active(store, user_id=user_id, active=False)
         return read
 
-    monkeypatch.setattr(accounts, "_load", stale_then_real)
+    monkeypatch.setattr(users, "load_for_update", stale_then_real)
     with pytest.raises(Forbidden):
         accounts.update_profile(store, user_id=user_id, full_name="Alice")
     user = users.get_user(store, user_id=user_id)

@@ -83,7 +83,9 @@ def test_female_voice_takes_speed_and_pitch(engine: PiperEngine, spoken: dict[st
     text = "Please call me back this afternoon."
     plain = engine.synthesize(text, VoiceSpec(builtin_id="female_default"), SynthesisOptions())
     changed = engine.synthesize(text, VoiceSpec(builtin_id="female_default"), SynthesisOptions(speed=1.5, pitch=0.8))
-    assert changed.duration == pytest.approx(plain.duration / 1.5, rel=0.05)
+    # Piper's durations vary by a few percent between runs (measured up to 8 % here): 10 %, as for its own
+    # voices in test_piper_engine.py.
+    assert changed.duration == pytest.approx(plain.duration / 1.5, rel=0.1)
     assert median_f0(changed) == pytest.approx(0.8 * median_f0(plain), rel=0.1)
 
 

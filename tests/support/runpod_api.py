@@ -16,11 +16,12 @@ import responses
 
 from core.tts import codecs
 from core.tts.base import Audio, VoiceSpec
+from core.tts.chatterbox_wire import DEFAULT_VOICE_ID
 from core.tts.runpod import RunPodEngine
 
 BASE = "https://rp.test/v2"
 EP = "ep123"
-BUILTIN = VoiceSpec(builtin_id="chatterbox-default")
+BUILTIN = VoiceSpec(builtin_id=DEFAULT_VOICE_ID)
 
 
 def tone(seconds: float = 0.5, rate: int = 24000) -> Audio:
